@@ -1,0 +1,97 @@
+"""The ASGI app: web chat, staff pages, public board, health; channels start in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from itsdangerous import URLSafeSerializer
+from starlette.middleware.sessions import SessionMiddleware
+
+from bot.channels import webchat
+from bot.http import BodyLimitMiddleware
+from bot.runtime import Runtime
+from bot.settings import Settings, SettingsError
+from themes.types import Tagger
+from web import public, staff
+from web.context import WebContext
+
+log = logging.getLogger("listening_post.app")
+STAFF_SESSION_SECONDS = 8 * 60 * 60
+DEV_KEY_FILE = Path("var/dev-secret-key")
+
+
+def secret_key(settings: Settings) -> str:
+    """The signing key; in development only, a key kept in var/ so cookies survive restarts."""
+    if settings.server.secret_key is not None:
+        return settings.server.secret_key.get_secret_value()
+    if not settings.server.development:
+        raise SettingsError(
+            "config error: server.secret_key: set LP_SERVER__SECRET_KEY "
+            "(or LP_SERVER__DEVELOPMENT=true on a development machine)"
+        )
+    if not DEV_KEY_FILE.exists():
+        DEV_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+        DEV_KEY_FILE.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        DEV_KEY_FILE.chmod(0o600)
+    return DEV_KEY_FILE.read_text(encoding="utf-8").strip()
+
+
+def create_app(settings: Settings, tagger: Tagger | None = None) -> FastAPI:
+    """Build the app; the database, flows and tagger are opened when the lifespan starts."""
+    key = secret_key(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await Runtime.start(settings, tagger)
+        app.state.runtime = runtime
+        app.state.web = WebContext(
+            runtime.sessions, redact_pii=settings.privacy.redact_pii_in_dashboard
+        )
+        log.info("started", extra={"database": runtime.engine.dialect.name})
+        try:
+            yield
+        finally:
+            await runtime.close()
+            log.info("stopped")
+
+    app = FastAPI(title="Listening Post", version="0.1.0", lifespan=lifespan)
+    app.state.chat_signer = URLSafeSerializer(key, salt="web-chat")
+    https = settings.server.public_url.startswith("https://")
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=key,
+        session_cookie="lp_staff",
+        max_age=STAFF_SESSION_SECONDS,
+        same_site="strict",
+        https_only=https,
+    )
+    app.add_middleware(BodyLimitMiddleware, limit=settings.server.max_body_bytes)
+    static = Path(webchat.__file__).parent / "static"
+    app.mount("/chat/static", StaticFiles(directory=static), name="chat_static")
+    app.include_router(webchat.router())
+    app.include_router(staff.router())
+    app.include_router(public.router())
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz(request: Request) -> JSONResponse:
+        """200 once the database answers."""
+        runtime: Runtime = request.app.state.runtime
+        try:
+            await runtime.healthy()
+        except Exception:
+            log.exception("health_check_failed")
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/chat", status_code=307)
+
+    return app

@@ -1,0 +1,40 @@
+"""What channel adapters hand to the runtime, and what the runtime hands back to send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flows.types import Incoming, Reply
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One message from a resident, in the project's terms (a channel adapter builds it)."""
+
+    channel: str
+    address: str
+    incoming: Incoming
+    channel_message_id: str | None = None
+    source: str | None = None  # where the resident came from (deep-link payload), if known
+    flow: str | None = None  # start this flow rather than the default one
+
+
+@dataclass(frozen=True)
+class OutboundReply:
+    """A reply to send after commit; `message_id` is its stored row (None when not kept)."""
+
+    reply: Reply
+    message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    """Replies to send, in order. `duplicate`: already handled, these are the stored replies."""
+
+    replies: tuple[OutboundReply, ...] = ()
+    duplicate: bool = False
+    resident_id: int | None = None
+    message_id: int | None = None
+    safeguarding: str | None = None
+    erased: bool = False
+    tags: dict[str, list[str]] = field(default_factory=dict)

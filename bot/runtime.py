@@ -1,0 +1,59 @@
+"""The application object: settings, database, flows, tagger and inbound handling, wired once."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.inbound import InboundService
+from bot.settings import Settings
+from bot.tagging import TaggingWorker
+from flows import Flow, load_flows
+from models.db import create_engine, sessionmaker
+from themes import load_tagger
+from themes.types import Tagger
+
+
+@dataclass
+class Runtime:
+    """Everything a channel, a command or a page needs, passed explicitly."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    flows: dict[str, Flow]
+    tagging: TaggingWorker
+    inbound: InboundService
+
+    @classmethod
+    async def start(cls, settings: Settings, tagger: Tagger | None = None) -> Runtime:
+        """Connect and load; the tagger loads in a thread (or is given, e.g. shared in tests)."""
+        engine = create_engine(settings.database.url, echo=settings.database.echo)
+        sessions = sessionmaker(engine)
+        flows_dir = settings.conversation.flows_dir
+        flows = load_flows(Path(flows_dir) if flows_dir else None)
+        if settings.conversation.default_flow not in flows:
+            known = ", ".join(sorted(flows))
+            raise ValueError(
+                f"conversation.default_flow: no flow named "
+                f"{settings.conversation.default_flow!r} (known: {known})"
+            )
+        if tagger is None:
+            tagger = await asyncio.to_thread(load_tagger)
+        tagging = TaggingWorker(tagger)
+        inbound = InboundService(sessions, flows, tagging, settings)
+        return cls(settings, engine, sessions, flows, tagging, inbound)
+
+    async def healthy(self) -> bool:
+        """Whether the database answers."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return True
+
+    async def close(self) -> None:
+        self.tagging.close()
+        await self.engine.dispose()

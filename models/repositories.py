@@ -1,0 +1,201 @@
+"""Queries, one repository per table family. Repositories flush but never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.tables import (
+    Consent,
+    Conversation,
+    Delivery,
+    Erasure,
+    Message,
+    MessageTag,
+    Resident,
+    SafeguardingAlert,
+    StaffUser,
+)
+
+
+class Repository:
+    """Holds the session of the caller's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+
+class ResidentRepository(Repository):
+    async def find(self, channel: str, address: str) -> Resident | None:
+        query = select(Resident).where(Resident.channel == channel, Resident.address == address)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def get_or_create(self, channel: str, address: str, at: datetime) -> Resident:
+        """The resident on `channel` at `address`, created on first contact."""
+        resident = await self.find(channel, address)
+        if resident is None:
+            resident = Resident(channel=channel, address=address, created_at=at)
+            self.session.add(resident)
+            await self.session.flush()
+        return resident
+
+    async def erase(self, resident: Resident, via: str) -> None:
+        """Delete the resident and everything held about them; keep only that it happened."""
+        rid = resident.id
+        message_ids = select(Message.id).where(Message.resident_id == rid)
+        for statement in (
+            delete(MessageTag).where(MessageTag.message_id.in_(message_ids)),
+            delete(SafeguardingAlert).where(SafeguardingAlert.resident_id == rid),
+            delete(Delivery).where(Delivery.resident_id == rid),
+            update(Message).where(Message.resident_id == rid).values(in_reply_to_id=None),
+            delete(Message).where(Message.resident_id == rid),
+            delete(Conversation).where(Conversation.resident_id == rid),
+            delete(Consent).where(Consent.resident_id == rid),
+            delete(Resident).where(Resident.id == rid),
+        ):
+            await self.session.execute(statement.execution_options(synchronize_session=False))
+        self.session.expunge(resident)
+        self.session.add(Erasure(channel=resident.channel, requested_via=via))
+        await self.session.flush()
+
+
+class ConsentRepository(Repository):
+    async def record(
+        self, resident: Resident, purpose: str, granted: bool, wording: str, at: datetime
+    ) -> Consent:
+        """A new decision for `purpose`; it supersedes any earlier one."""
+        await self.withdraw(resident.id, at, purpose)
+        consent = Consent(
+            resident_id=resident.id,
+            purpose=purpose,
+            granted=granted,
+            wording_version=wording,
+            channel=resident.channel,
+            created_at=at,
+        )
+        self.session.add(consent)
+        await self.session.flush()
+        return consent
+
+    async def withdraw(self, resident_id: int, at: datetime, purpose: str | None = None) -> None:
+        """Withdraw standing consents (one purpose, or all)."""
+        statement = update(Consent).where(
+            Consent.resident_id == resident_id, Consent.withdrawn_at.is_(None)
+        )
+        if purpose is not None:
+            statement = statement.where(Consent.purpose == purpose)
+        await self.session.execute(statement.values(withdrawn_at=at))
+
+    async def for_resident(self, resident_id: int) -> Sequence[Consent]:
+        query = select(Consent).where(Consent.resident_id == resident_id).order_by(Consent.id)
+        return (await self.session.execute(query)).scalars().all()
+
+    async def active(self, resident_id: int, purpose: str) -> bool:
+        """Whether a granted, unwithdrawn consent for `purpose` stands."""
+        query = select(func.count()).where(
+            Consent.resident_id == resident_id,
+            Consent.purpose == purpose,
+            Consent.granted.is_(True),
+            Consent.withdrawn_at.is_(None),
+        )
+        return bool((await self.session.execute(query)).scalar_one())
+
+
+class ConversationRepository(Repository):
+    async def latest(self, resident_id: int) -> Conversation | None:
+        query = (
+            select(Conversation)
+            .where(Conversation.resident_id == resident_id)
+            .order_by(Conversation.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def open(
+        self, resident_id: int, flow: str, state: dict[str, Any], at: datetime
+    ) -> Conversation:
+        conversation = Conversation(resident_id=resident_id, flow=flow, state=state, started_at=at)
+        self.session.add(conversation)
+        await self.session.flush()
+        return conversation
+
+    async def for_resident(self, resident_id: int) -> Sequence[Conversation]:
+        query = (
+            select(Conversation)
+            .where(Conversation.resident_id == resident_id)
+            .order_by(Conversation.id)
+        )
+        return (await self.session.execute(query)).scalars().all()
+
+
+class MessageRepository(Repository):
+    async def find_inbound(self, channel: str, channel_message_id: str) -> Message | None:
+        query = select(Message).where(
+            Message.channel == channel,
+            Message.channel_message_id == channel_message_id,
+            Message.direction == "in",
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def replies_to(self, message_id: int) -> Sequence[Message]:
+        query = select(Message).where(Message.in_reply_to_id == message_id).order_by(Message.id)
+        return (await self.session.execute(query)).scalars().all()
+
+    async def for_resident(self, resident_id: int, limit: int | None = None) -> Sequence[Message]:
+        """Messages oldest first (the last `limit` when given)."""
+        query = select(Message).where(Message.resident_id == resident_id)
+        if limit is not None:
+            query = query.order_by(Message.id.desc()).limit(limit)
+            return list(reversed((await self.session.execute(query)).scalars().all()))
+        return (await self.session.execute(query.order_by(Message.id))).scalars().all()
+
+    async def tags_for(self, message_ids: Sequence[int]) -> Sequence[MessageTag]:
+        if not message_ids:
+            return []
+        query = (
+            select(MessageTag)
+            .where(MessageTag.message_id.in_(message_ids), MessageTag.removed_at.is_(None))
+            .order_by(MessageTag.id)
+        )
+        return (await self.session.execute(query)).scalars().all()
+
+    async def count_for(self, resident_id: int) -> tuple[int, int]:
+        """(messages from the resident, messages to them)."""
+        query = (
+            select(Message.direction, func.count())
+            .where(Message.resident_id == resident_id)
+            .group_by(Message.direction)
+        )
+        counts = dict((await self.session.execute(query)).tuples().all())
+        return counts.get("in", 0), counts.get("out", 0)
+
+
+class AlertRepository(Repository):
+    async def open_for(self, resident_id: int) -> Sequence[SafeguardingAlert]:
+        query = select(SafeguardingAlert).where(
+            SafeguardingAlert.resident_id == resident_id, SafeguardingAlert.status == "open"
+        )
+        return (await self.session.execute(query)).scalars().all()
+
+    async def count_open(self) -> int:
+        query = select(func.count()).where(SafeguardingAlert.status == "open")
+        return int((await self.session.execute(query)).scalar_one())
+
+
+class DeliveryRepository(Repository):
+    async def for_resident(self, resident_id: int) -> Sequence[Delivery]:
+        query = select(Delivery).where(Delivery.resident_id == resident_id).order_by(Delivery.id)
+        return (await self.session.execute(query)).scalars().all()
+
+
+class StaffRepository(Repository):
+    async def by_email(self, email: str) -> StaffUser | None:
+        query = select(StaffUser).where(StaffUser.email == email.strip().lower())
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def get(self, staff_id: int) -> StaffUser | None:
+        return await self.session.get(StaffUser, staff_id)

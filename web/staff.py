@@ -1,0 +1,115 @@
+"""Staff sign-in: argon2-checked passwords, a signed session cookie, CSRF on every form."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.base import Base, utcnow
+from models.repositories import AlertRepository, StaffRepository
+from models.staff import verify_password
+from models.tables import Conversation, Message, Resident, StaffUser
+from web.context import TEMPLATES, WebContext, web_context
+
+Context = Annotated[WebContext, Depends(web_context)]
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, made on first use."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+def csrf_ok(request: Request, submitted: str) -> bool:
+    expected = request.session.get("csrf")
+    return isinstance(expected, str) and hmac.compare_digest(expected, submitted)
+
+
+async def current_staff(request: Request, ctx: WebContext) -> StaffUser | None:
+    staff_id = request.session.get("staff_id")
+    if not isinstance(staff_id, int):
+        return None
+    async with ctx.sessions() as session:
+        user = await StaffRepository(session).get(staff_id)
+    return user if user is not None and user.disabled_at is None else None
+
+
+def _login_page(request: Request, error: str = "", status: int = 200) -> Response:
+    context = {"csrf": csrf_token(request), "error": error}
+    return TEMPLATES.TemplateResponse(request, "login.html", context, status_code=status)
+
+
+def router() -> APIRouter:
+    """Routes under /staff."""
+    routes = APIRouter(include_in_schema=False)
+
+    @routes.get("/staff", response_class=HTMLResponse)
+    async def home(request: Request, ctx: Context) -> Response:
+        user = await current_staff(request, ctx)
+        if user is None:
+            return RedirectResponse("/staff/login", status_code=303)
+        async with ctx.sessions() as session:
+            counts = {
+                "residents": await _count(session, Resident),
+                "conversations": await _count(session, Conversation),
+                "messages": await _count(session, Message),
+                "open_alerts": await AlertRepository(session).count_open(),
+            }
+        context = {"user": user, "counts": counts, "csrf": csrf_token(request)}
+        return TEMPLATES.TemplateResponse(request, "staff_home.html", context)
+
+    @routes.get("/staff/login", response_class=HTMLResponse)
+    async def login_form(request: Request) -> Response:
+        return _login_page(request)
+
+    @routes.post("/staff/login")
+    async def login(
+        request: Request,
+        ctx: Context,
+        email: Annotated[str, Form(max_length=254)],
+        password: Annotated[str, Form(max_length=1024)],
+        csrf: Annotated[str, Form(max_length=128)] = "",
+    ) -> Response:
+        if not csrf_ok(request, csrf):
+            return _login_page(request, "Your form expired. Please try again.", 403)
+        key = request.client.host if request.client else "unknown"
+        if ctx.throttle.blocked(key):
+            return _login_page(request, "Too many attempts. Please wait 15 minutes.", 429)
+        async with ctx.sessions() as session, session.begin():
+            user = await StaffRepository(session).by_email(email)
+            valid = (
+                user is not None
+                and user.disabled_at is None
+                and verify_password(user.password_hash, password)
+            )
+            if user is not None and valid:
+                user.last_login_at = utcnow()
+        if user is None or not valid:
+            ctx.throttle.fail(key)
+            return _login_page(request, "That email and password don't match.", 401)
+        ctx.throttle.clear(key)
+        request.session.clear()
+        request.session.update({"staff_id": user.id, "csrf": secrets.token_urlsafe(32)})
+        return RedirectResponse("/staff", status_code=303)
+
+    @routes.post("/staff/logout")
+    async def logout(request: Request, csrf: Annotated[str, Form(max_length=128)] = "") -> Response:
+        if not csrf_ok(request, csrf):
+            return Response("CSRF token missing or wrong", status_code=403)
+        request.session.clear()
+        return RedirectResponse("/staff/login", status_code=303)
+
+    return routes
+
+
+async def _count(session: AsyncSession, table: type[Base]) -> int:
+    return int((await session.execute(select(func.count()).select_from(table))).scalar_one())
