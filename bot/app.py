@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -55,9 +57,13 @@ def create_app(settings: Settings, tagger: Tagger | None = None) -> FastAPI:
             runtime.sessions, redact_pii=settings.privacy.redact_pii_in_dashboard
         )
         log.info("started", extra={"database": runtime.engine.dialect.name})
+        housekeeping = asyncio.create_task(runtime.keep_tidy())
         try:
             yield
         finally:
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
             await runtime.close()
             log.info("stopped")
 

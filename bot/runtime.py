@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import text
@@ -13,9 +15,13 @@ from bot.inbound import InboundService
 from bot.settings import Settings
 from bot.tagging import TaggingWorker
 from flows import Flow, load_flows
+from models.base import utcnow
 from models.db import create_engine, sessionmaker
+from models.retention import purge_messages_before
 from themes import load_tagger
 from themes.types import Tagger
+
+log = logging.getLogger("listening_post.runtime")
 
 
 @dataclass
@@ -53,6 +59,24 @@ class Runtime:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
         return True
+
+    async def purge_expired(self) -> int:
+        """Delete messages older than privacy.retention_days; returns how many."""
+        cutoff = utcnow() - timedelta(days=self.settings.privacy.retention_days)
+        async with self.sessions() as session, session.begin():
+            purged = await purge_messages_before(session, cutoff)
+        if purged:
+            log.info("retention_purge", extra={"messages": purged})
+        return purged
+
+    async def keep_tidy(self, every: float = 24 * 60 * 60) -> None:
+        """Apply retention now and then once a day, until cancelled; failures are logged."""
+        while True:
+            try:
+                await self.purge_expired()
+            except Exception:
+                log.exception("retention_purge_failed")
+            await asyncio.sleep(every)
 
     async def close(self) -> None:
         self.tagging.close()

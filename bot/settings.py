@@ -119,7 +119,6 @@ class SafeguardingSettings(Section):
     crisis_reply: str = Field(default=DEFAULT_CRISIS_REPLY, min_length=20)
     pause_automated_messages: bool = True
     alert_log_level: Literal["WARNING", "ERROR", "CRITICAL"] = "ERROR"
-    alert_webhook_url: str = ""
 
 
 class PrivacySettings(Section):

@@ -1,0 +1,34 @@
+"""An HTTP client on the real ASGI app (lifespan and all), on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from bot.app import create_app
+from bot.settings import load_settings
+from themes.types import Tagger
+
+
+@pytest.fixture
+async def app(
+    database_url: str, tagger: Tagger, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[FastAPI]:
+    for key in [k for k in os.environ if k.startswith("LP_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("LP_SERVER__SECRET_KEY", "test-secret-key-" + "x" * 32)
+    settings = load_settings(None, database={"url": database_url})
+    application = create_app(settings, tagger)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http

@@ -1,0 +1,88 @@
+"""The command line as a newcomer uses it: migrate, chat piped, staff add, resident export/erase."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CONVERSATION = [
+    "hello",
+    "the park and my neighbours",
+    "the damp in the flat, and money is tight",
+    "skip",
+    "a walking group would be nice",
+    "people who live here",
+    "2",
+    "M14",
+]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LP_")}
+    clean["LP_DATABASE__URL"] = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    return clean
+
+
+def run(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        check=False,
+    )
+
+
+def test_a_whole_conversation_piped_through_chat(env: dict[str, str]) -> None:
+    done = run(env, "chat", "--as", "pat", stdin="\n".join(CONVERSATION) + "\n")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "What matters most to you about living round here?" in out
+    assert "  1. Yes please" in out and "  2. No thanks" in out
+    assert "Which area do you live in?" in out
+    assert "that's everything" in out.lower()
+    exported = run(env, "resident", "export", "--channel", "console", "--address", "pat")
+    assert exported.returncode == 0, exported.stderr
+    data = json.loads(exported.stdout)
+    assert data["resident"]["area"] == "M14"
+    consent = data["consents"][0]
+    assert (consent["purpose"], consent["granted"]) == ("hear_back", False)
+    said = [m["text"] for m in data["messages"] if m["direction"] == "in"]
+    assert said == CONVERSATION
+    damp = next(m for m in data["messages"] if "damp" in m["text"])
+    assert {"housing", "money"} <= {t["label"] for t in damp["tags"]}
+    erased = run(env, "resident", "erase", "--channel", "console", "--address", "pat")
+    assert erased.returncode == 0
+    gone = run(env, "resident", "export", "--channel", "console", "--address", "pat")
+    assert gone.returncode == 1
+
+
+def test_chat_can_start_another_flow(env: dict[str, str]) -> None:
+    done = run(env, "chat", "--as", "pat", "--flow", "pulse", stdin="Better\n")
+    assert done.returncode == 0, done.stderr
+    assert "What matters most" not in done.stdout
+    unknown = run(env, "chat", "--flow", "nope", stdin="hi\n")
+    assert unknown.returncode == 2
+
+
+def test_staff_add_takes_the_password_from_the_environment(env: dict[str, str]) -> None:
+    env["LP_NEW_PASSWORD"] = "a long enough password"
+    assert run(env, "migrate").returncode == 0
+    done = run(env, "staff", "add", "lee@example.org", "--role", "manager")
+    assert done.returncode == 0, done.stderr
+    assert "lee@example.org (manager)" in done.stderr
+    env["LP_NEW_PASSWORD"] = "short"
+    assert run(env, "staff", "add", "kim@example.org").returncode == 2
+
+
+def test_export_of_an_unknown_resident_exits_1(env: dict[str, str]) -> None:
+    assert run(env, "migrate").returncode == 0
+    assert run(env, "resident", "export", "--channel", "web", "--address", "x").returncode == 1
