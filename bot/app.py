@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -16,7 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from itsdangerous import URLSafeSerializer
 from starlette.middleware.sessions import SessionMiddleware
 
-from bot.channels import webchat
+from bot.channels import telegram, webchat
+from bot.channels.lifecycle import Channels
 from bot.http import BodyLimitMiddleware
 from bot.runtime import Runtime
 from bot.settings import Settings, SettingsError
@@ -56,14 +55,14 @@ def create_app(settings: Settings, tagger: Tagger | None = None) -> FastAPI:
         app.state.web = WebContext(
             runtime.sessions, redact_pii=settings.privacy.redact_pii_in_dashboard
         )
+        channels = Channels(runtime)
+        app.state.telegram = channels.telegram
+        await channels.start()
         log.info("started", extra={"database": runtime.engine.dialect.name})
-        housekeeping = asyncio.create_task(runtime.keep_tidy())
         try:
             yield
         finally:
-            housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await housekeeping
+            await channels.stop()
             await runtime.close()
             log.info("stopped")
 
@@ -82,6 +81,7 @@ def create_app(settings: Settings, tagger: Tagger | None = None) -> FastAPI:
     static = Path(webchat.__file__).parent / "static"
     app.mount("/chat/static", StaticFiles(directory=static), name="chat_static")
     app.include_router(webchat.router())
+    app.include_router(telegram.router())
     app.include_router(staff.router())
     app.include_router(public.router())
 

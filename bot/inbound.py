@@ -17,7 +17,7 @@ from bot.tagging import TaggingWorker
 from flows import MAX_TEXT_CHARS, Flow, advance
 from flows.types import Choice, IncomingKind, Reply, State
 from models.repositories import ConversationRepository, MessageRepository, ResidentRepository
-from models.tables import Message, MessageTag, Resident, SafeguardingAlert
+from models.tables import Delivery, Message, MessageTag, Resident, SafeguardingAlert
 from themes.types import TagResult
 
 log = logging.getLogger("listening_post.inbound")
@@ -59,6 +59,7 @@ class InboundService:
         self.tagging = tagging
         self.settings = settings
         self._locks = KeyedLocks()
+        self.push_channels: set[str] = set()
 
     async def handle(self, message: InboundMessage) -> InboundResult:
         """Process one message; replies are returned only once the transaction has committed."""
@@ -131,7 +132,9 @@ class InboundService:
             return InboundResult(out, resident_id=None, erased=True)
         conversation = await save_state(context, outcome, self.flows)
         conversation_id = conversation.id if conversation else None
-        stored = await store_replies(session, inbound, conversation_id, replies)
+        stored = await store_replies(
+            session, inbound, conversation_id, replies, message.channel in self.push_channels
+        )
         return InboundResult(
             stored, resident_id=resident.id, message_id=inbound.id, tags=summarise(tags)
         )
@@ -149,7 +152,13 @@ class InboundService:
         if self.settings.safeguarding.pause_automated_messages:
             resident.paused_at = at
         reply = Reply(self.settings.safeguarding.crisis_reply)
-        stored = await store_replies(session, inbound, inbound.conversation_id, [reply])
+        stored = await store_replies(
+            session,
+            inbound,
+            inbound.conversation_id,
+            [reply],
+            resident.channel in self.push_channels,
+        )
         log.log(
             logging.getLevelNamesMapping()[self.settings.safeguarding.alert_log_level],
             "safeguarding_alert",
@@ -192,9 +201,17 @@ def store_tags(session: AsyncSession, message: Message, result: TagResult) -> No
 
 
 async def store_replies(
-    session: AsyncSession, inbound: Message, conversation: int | None, replies: list[Reply]
+    session: AsyncSession,
+    inbound: Message,
+    conversation: int | None,
+    replies: list[Reply],
+    push: bool,
 ) -> tuple[OutboundReply, ...]:
-    """Keep each reply as an outbound message linked to the message it answers."""
+    """Keep each reply as an outbound message linked to the message it answers.
+
+    On push channels (Telegram, WhatsApp) each also gets a queued delivery in the same
+    transaction, which the delivery worker sends after commit.
+    """
     rows = [
         Message(
             resident_id=inbound.resident_id,
@@ -211,6 +228,17 @@ async def store_replies(
     ]
     session.add_all(rows)
     await session.flush()
+    if push:
+        session.add_all(
+            Delivery(
+                resident_id=row.resident_id,
+                message_id=row.id,
+                channel=row.channel,
+                created_at=row.created_at,
+            )
+            for row in rows
+        )
+        await session.flush()
     return tuple(OutboundReply(r, row.id) for r, row in zip(replies, rows, strict=True))
 
 

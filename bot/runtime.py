@@ -18,7 +18,7 @@ from flows import Flow, load_flows
 from models.base import utcnow
 from models.db import create_engine, sessionmaker
 from models.retention import purge_messages_before
-from themes import load_tagger
+from themes.tagger import load_tagger
 from themes.types import Tagger
 
 log = logging.getLogger("listening_post.runtime")

@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -162,6 +170,28 @@ class Settings(BaseSettings):
     conversation: ConversationSettings = ConversationSettings()
     logging: LoggingSettings = LoggingSettings()
 
+    @model_validator(mode="after")
+    def _channels_complete(self) -> Settings:
+        """An enabled channel must have what it needs, so nothing starts half-configured."""
+        telegram, whatsapp = self.telegram, self.whatsapp
+        if telegram.enabled and telegram.token is None:
+            raise ValueError("telegram.token: telegram is enabled; set LP_TELEGRAM__TOKEN")
+        if telegram.enabled and telegram.mode == "webhook":
+            if not self.server.public_url.startswith("https://"):
+                raise ValueError("server.public_url: webhook mode needs the public https URL")
+            if telegram.webhook_secret is None:
+                raise ValueError(
+                    "telegram.webhook_secret: webhook mode needs LP_TELEGRAM__WEBHOOK_SECRET"
+                )
+        if whatsapp.enabled:
+            for key in ("access_token", "app_secret", "verify_token"):
+                if getattr(whatsapp, key) is None:
+                    env = f"LP_WHATSAPP__{key.upper()}"
+                    raise ValueError(f"whatsapp.{key}: whatsapp is enabled; set {env}")
+            if not whatsapp.phone_number_id:
+                raise ValueError("whatsapp.phone_number_id: whatsapp is enabled; set it")
+        return self
+
 
 class SettingsError(Exception):
     """A configuration problem, described in one line that names the key."""
@@ -219,6 +249,8 @@ def describe(exc: ValidationError) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = "unknown setting"
+    if not error["loc"] and ": " in message:  # a cross-field rule names its own key
+        return f"config error: {message}"
     return f"config error: {key}: {message}"
 
 

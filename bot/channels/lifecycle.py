@@ -1,0 +1,46 @@
+"""Starting and stopping the push channels, the delivery worker and housekeeping together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from bot.channels.telegram import CHANNEL as TELEGRAM
+from bot.channels.telegram import TelegramChannel
+from bot.delivery import DeliveryWorker, Sender
+from bot.runtime import Runtime
+
+log = logging.getLogger("listening_post.channels")
+
+
+class Channels:
+    """The enabled channels and the background tasks that serve them."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        senders: dict[str, Sender] = {}
+        self.worker = DeliveryWorker(runtime.sessions, senders)
+        self.telegram: TelegramChannel | None = None
+        if runtime.settings.telegram.enabled:
+            self.telegram = TelegramChannel(runtime.settings, runtime.inbound, self.worker)
+            self.worker.senders[TELEGRAM] = self.telegram.sender
+            runtime.inbound.push_channels.add(TELEGRAM)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self.runtime.keep_tidy(), name="housekeeping"))
+        if self.worker.senders:
+            self._tasks.append(asyncio.create_task(self.worker.run(), name="delivery"))
+        if self.telegram is not None:
+            await self.telegram.start()
+
+    async def stop(self) -> None:
+        if self.telegram is not None:
+            await self.telegram.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()

@@ -1,0 +1,241 @@
+"""The one outbound path for push channels: an outbox in the database, paced and retried.
+
+Inbound handling stores each reply with a queued delivery in the same transaction; this
+worker sends due deliveries after commit, one recipient's messages in order, within the
+channel's rate limits, and records what happened: sent, retried after the platform's
+back-off, or failed with a reason. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from flows.types import Choice, Reply
+from models.base import utcnow
+from models.tables import Delivery, Message, Resident
+
+log = logging.getLogger("listening_post.delivery")
+MAX_ATTEMPTS = 5
+BATCH = 200
+
+
+class SendError(Exception):
+    """A send that did not happen, and what to do about it."""
+
+
+class RetryAfter(SendError):
+    """The platform asked us to wait `seconds` (429 or its equivalent)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds} s")
+        self.seconds = seconds
+
+
+class Unreachable(SendError):
+    """The recipient cannot be reached (blocked the bot, deleted, invalid number)."""
+
+
+class Undeliverable(SendError):
+    """This message cannot be sent now or ever (e.g. a closed window with no template)."""
+
+
+class ChannelDown(SendError):
+    """The channel itself is broken (bad token): stop using it until fixed."""
+
+
+class Sender(Protocol):
+    """A channel's outbound half."""
+
+    channel: str
+
+    async def pace(self, address: str) -> None: ...
+
+    async def send(self, address: str, reply: Reply) -> str: ...
+
+    def hold_off(self, seconds: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class Due:
+    """A claimed delivery with what is needed to send it."""
+
+    id: int
+    resident_id: int
+    address: str
+    channel: str
+    reply: Reply
+    attempts: int
+
+
+def as_reply(message: Message) -> Reply:
+    return Reply(message.text, tuple(Choice(c["value"], c["label"]) for c in message.choices or []))
+
+
+class DeliveryWorker:
+    """Sends queued deliveries for the channels it has senders for."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], senders: Mapping[str, Sender]
+    ) -> None:
+        self.sessions = sessions
+        self.senders = dict(senders)
+        self.wake = asyncio.Event()
+        self.down: set[str] = set()
+
+    def notify(self) -> None:
+        """New deliveries were committed: look now rather than at the next tick."""
+        self.wake.set()
+
+    async def run(self, idle: float = 1.0) -> None:
+        """Send until cancelled."""
+        await self.recover()
+        while True:
+            self.wake.clear()
+            if not await self.send_due():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), idle)
+
+    async def recover(self) -> int:
+        """Deliveries left 'sending' by a crash go back in the queue."""
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Delivery).where(Delivery.status == "sending").values(status="queued")
+            )
+        count = int(getattr(result, "rowcount", 0) or 0)
+        if count:
+            log.warning("deliveries_requeued_after_restart", extra={"count": count})
+        return count
+
+    async def send_due(self) -> int:
+        """Claim what is due and send it; returns how many were attempted."""
+        due = await self.claim()
+        groups: dict[int, list[Due]] = defaultdict(list)
+        for item in due:
+            groups[item.resident_id].append(item)
+        await asyncio.gather(*(self._send_group(group) for group in groups.values()))
+        return len(due)
+
+    async def claim(self) -> list[Due]:
+        channels = [c for c in self.senders if c not in self.down]
+        if not channels:
+            return []
+        now = utcnow()
+        query = (
+            select(Delivery, Message, Resident)
+            .join(Message, Message.id == Delivery.message_id)
+            .join(Resident, Resident.id == Delivery.resident_id)
+            .where(
+                Delivery.status == "queued",
+                Delivery.channel.in_(channels),
+                (Delivery.not_before.is_(None)) | (Delivery.not_before <= now),
+            )
+            .order_by(Delivery.id)
+            .limit(BATCH)
+        )
+        async with self.sessions() as session, session.begin():
+            rows = (await session.execute(query)).tuples().all()
+            ids = [delivery.id for delivery, _, _ in rows]
+            if ids:
+                await session.execute(
+                    update(Delivery).where(Delivery.id.in_(ids)).values(status="sending")
+                )
+        return [Due(d.id, r.id, r.address, d.channel, as_reply(m), d.attempts) for d, m, r in rows]
+
+    async def _send_group(self, group: Sequence[Due]) -> None:
+        """One resident's deliveries, in order; after a failure the rest wait their turn."""
+        for position, item in enumerate(group):
+            if not await self._send_one(item):
+                await self._requeue([d.id for d in group[position + 1 :]])
+                return
+
+    async def _send_one(self, item: Due) -> bool:
+        sender = self.senders[item.channel]
+        try:
+            await sender.pace(item.address)
+            platform_id = await sender.send(item.address, item.reply)
+        except RetryAfter as exc:
+            sender.hold_off(exc.seconds)
+            await self._retry(item, exc.seconds, str(exc), count=False)
+            return False
+        except Unreachable as exc:
+            await self._unreachable(item, str(exc))
+            return False
+        except Undeliverable as exc:
+            await self._finish(item, "not_sendable", error=str(exc))
+            return True
+        except ChannelDown as exc:
+            self.down.add(item.channel)
+            log.critical("channel_down", extra={"channel": item.channel, "error": str(exc)})
+            await self._retry(item, 0, str(exc), count=False)
+            return False
+        except Exception as exc:
+            log.exception("send_failed", extra={"channel": item.channel, "delivery_id": item.id})
+            await self._retry(item, min(2 ** (item.attempts + 1), 300), repr(exc), count=True)
+            return False
+        await self._finish(item, "sent", platform_id=platform_id)
+        return True
+
+    async def _finish(
+        self, item: Due, status: str, *, platform_id: str | None = None, error: str | None = None
+    ) -> None:
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id == item.id)
+                .values(
+                    status=status,
+                    channel_message_id=platform_id,
+                    sent_at=utcnow() if status == "sent" else None,
+                    attempts=item.attempts + 1,
+                    error=error,
+                )
+            )
+
+    async def _retry(self, item: Due, seconds: float, error: str, *, count: bool) -> None:
+        attempts = item.attempts + (1 if count else 0)
+        status = "failed" if attempts >= MAX_ATTEMPTS else "queued"
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id == item.id)
+                .values(
+                    status=status,
+                    attempts=attempts,
+                    error=error,
+                    not_before=utcnow() + timedelta(seconds=seconds),
+                )
+            )
+
+    async def _unreachable(self, item: Due, error: str) -> None:
+        now = utcnow()
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(Resident).where(Resident.id == item.resident_id).values(unreachable_at=now)
+            )
+            await session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.resident_id == item.resident_id,
+                    Delivery.status.in_(["queued", "sending"]),
+                )
+                .values(status="failed", error=f"unreachable: {error}")
+            )
+        log.warning("resident_unreachable", extra={"resident_id": item.resident_id})
+
+    async def _requeue(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(Delivery).where(Delivery.id.in_(ids)).values(status="queued")
+            )
