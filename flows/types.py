@@ -50,10 +50,14 @@ class Reply:
 
 @dataclass(frozen=True)
 class AnswerRecorded:
-    """The inbound message answered question `step` of `flow`."""
+    """The inbound message answered question `step` of `flow`.
+
+    `choice` is the value of the option picked (typed or pressed), None for free text.
+    """
 
     flow: str
     step: str
+    choice: str | None = None
 
 
 @dataclass(frozen=True)
