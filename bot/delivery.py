@@ -143,7 +143,7 @@ class DeliveryWorker:
             .limit(BATCH)
         )
         async with self.sessions() as session, session.begin():
-            rows = (await session.execute(query)).tuples().all()
+            rows = (await session.execute(query)).all()
             ids = [delivery.id for delivery, _, _ in rows]
             if ids:
                 await session.execute(

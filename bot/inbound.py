@@ -132,6 +132,8 @@ class InboundService:
             return InboundResult(out, resident_id=None, erased=True)
         conversation = await save_state(context, outcome, self.flows)
         conversation_id = conversation.id if conversation else None
+        if message.channel in self.push_channels:
+            replies = coalesce(replies)
         stored = await store_replies(
             session, inbound, conversation_id, replies, message.channel in self.push_channels
         )
@@ -176,6 +178,19 @@ def truncate(message: InboundMessage) -> InboundMessage:
         return message
     cut = replace(incoming, text=incoming.text[:MAX_TEXT_CHARS], truncated=True)
     return replace(message, incoming=cut)
+
+
+def coalesce(replies: list[Reply], limit: int = 4000) -> list[Reply]:
+    """Fold acknowledgements into the message that follows, so a push channel sends one."""
+    out: list[Reply] = []
+    for reply in replies:
+        previous = out[-1] if out else None
+        joined = f"{previous.text}\n\n{reply.text}" if previous else ""
+        if previous is not None and not previous.choices and len(joined) <= limit:
+            out[-1] = Reply(joined, reply.choices)
+        else:
+            out.append(reply)
+    return out
 
 
 def store_tags(session: AsyncSession, message: Message, result: TagResult) -> None:

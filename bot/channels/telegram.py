@@ -231,11 +231,15 @@ class TelegramChannel:
             await message.edit_reply_markup(reply_markup=None)
         except BadRequest as exc:  # already removed: a second press of the same keyboard
             log.info("keyboard_already_removed", extra={"error": exc.message})
+        # One answer per keyboard: a second press of the same message is a duplicate.
         now = datetime.now(UTC)
         incoming = Incoming(IncomingKind.CHOICE, now, text=label, choice=value)
         await self._handle(
             InboundMessage(
-                CHANNEL, str(message.chat_id), incoming, channel_message_id=f"cb:{query.id}"
+                CHANNEL,
+                str(message.chat_id),
+                incoming,
+                channel_message_id=f"press:{message.chat_id}:{message.message_id}",
             )
         )
 
