@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import os
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -91,8 +92,8 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
 
 
 def retry_seconds(exc: RetryAfter) -> float:
-    """Seconds Telegram asked us to wait (PTB keeps a timedelta; the property warns)."""
-    value: Any = exc._retry_after
+    """Seconds Telegram asked us to wait (a timedelta under PTB_TIMEDELTA, else a number)."""
+    value: Any = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
@@ -135,6 +136,9 @@ class TelegramChannel:
     """Starts and stops with `serve`; turns updates into inbound messages."""
 
     def __init__(self, settings: Settings, inbound: InboundService, worker: DeliveryWorker) -> None:
+        # PTB 22 warns on every time period it hands out unless this opts in to timedeltas,
+        # and it builds RetryAfter by reading one: without it a 429 arrives as a warning.
+        os.environ.setdefault("PTB_TIMEDELTA", "true")
         token = settings.telegram.token
         if token is None:
             raise ValueError("telegram.enabled is true but LP_TELEGRAM__TOKEN is not set")

@@ -144,7 +144,7 @@ async def test_a_crisis_message_gets_116_123_within_a_second(
 async def test_429_is_waited_out_exactly_then_sent_once(
     telegram_app: AppFactory, telegram: FakeTelegram
 ) -> None:
-    async with telegram_app():
+    async with telegram_app() as app:
         telegram.fail_next("sendMessage", status=429, retry_after=1)
         started = time.monotonic()
         telegram.user_sends(CHAT, "hello")
@@ -153,6 +153,10 @@ async def test_429_is_waited_out_exactly_then_sent_once(
         assert await quiet_for(telegram, 0.5)
         assert len(telegram.messages_to(CHAT)) == len(sent) == 1
         assert "What matters most" in sent[0].text
+        async with runtime_of(app).sessions() as session:
+            delivery = (await session.execute(select(Delivery))).scalar_one()
+        # waited as told (not the generic back-off for errors), and sent on the next try
+        assert (delivery.status, delivery.attempts) == ("sent", 1)
 
 
 async def test_a_blocked_bot_marks_the_resident_unreachable(
