@@ -18,10 +18,10 @@ from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flows.types import Choice, Reply
 from models.base import utcnow
+from models.db import Database
 from models.tables import Delivery, Message, Resident
 
 log = logging.getLogger("listening_post.delivery")
@@ -84,30 +84,34 @@ def as_reply(message: Message) -> Reply:
 class DeliveryWorker:
     """Sends queued deliveries for the channels it has senders for."""
 
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], senders: Mapping[str, Sender]
-    ) -> None:
-        self.sessions = sessions
+    def __init__(self, db: Database, senders: Mapping[str, Sender]) -> None:
+        self.db = db
         self.senders = dict(senders)
         self.wake = asyncio.Event()
         self.down: set[str] = set()
+        self.stopping = False
 
     def notify(self) -> None:
         """New deliveries were committed: look now rather than at the next tick."""
         self.wake.set()
 
     async def run(self, idle: float = 1.0) -> None:
-        """Send until cancelled."""
+        """Send until `stop` is called; a batch under way is finished first."""
         await self.recover()
-        while True:
+        while not self.stopping:
             self.wake.clear()
-            if not await self.send_due():
+            if not await self.send_due() and not self.stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), idle)
 
+    def stop(self) -> None:
+        """Ask `run` to return after the batch it is sending."""
+        self.stopping = True
+        self.wake.set()
+
     async def recover(self) -> int:
         """Deliveries left 'sending' by a crash go back in the queue."""
-        async with self.sessions() as session, session.begin():
+        async with self.db.transaction() as session:
             result = await session.execute(
                 update(Delivery).where(Delivery.status == "sending").values(status="queued")
             )
@@ -142,7 +146,7 @@ class DeliveryWorker:
             .order_by(Delivery.id)
             .limit(BATCH)
         )
-        async with self.sessions() as session, session.begin():
+        async with self.db.transaction() as session:
             rows = (await session.execute(query)).all()
             ids = [delivery.id for delivery, _, _ in rows]
             if ids:
@@ -188,7 +192,7 @@ class DeliveryWorker:
     async def _finish(
         self, item: Due, status: str, *, platform_id: str | None = None, error: str | None = None
     ) -> None:
-        async with self.sessions() as session, session.begin():
+        async with self.db.transaction() as session:
             await session.execute(
                 update(Delivery)
                 .where(Delivery.id == item.id)
@@ -204,7 +208,7 @@ class DeliveryWorker:
     async def _retry(self, item: Due, seconds: float, error: str, *, count: bool) -> None:
         attempts = item.attempts + (1 if count else 0)
         status = "failed" if attempts >= MAX_ATTEMPTS else "queued"
-        async with self.sessions() as session, session.begin():
+        async with self.db.transaction() as session:
             await session.execute(
                 update(Delivery)
                 .where(Delivery.id == item.id)
@@ -218,7 +222,7 @@ class DeliveryWorker:
 
     async def _unreachable(self, item: Due, error: str) -> None:
         now = utcnow()
-        async with self.sessions() as session, session.begin():
+        async with self.db.transaction() as session:
             await session.execute(
                 update(Resident).where(Resident.id == item.resident_id).values(unreachable_at=now)
             )
@@ -235,7 +239,7 @@ class DeliveryWorker:
     async def _requeue(self, ids: list[int]) -> None:
         if not ids:
             return
-        async with self.sessions() as session, session.begin():
+        async with self.db.transaction() as session:
             await session.execute(
                 update(Delivery).where(Delivery.id.in_(ids)).values(status="queued")
             )

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.effects import EffectContext, apply_effects, save_state
 from bot.messages import InboundMessage, InboundResult, OutboundReply
@@ -16,6 +17,7 @@ from bot.settings import Settings
 from bot.tagging import TaggingWorker
 from flows import MAX_TEXT_CHARS, Flow, advance
 from flows.types import Choice, IncomingKind, Reply, State
+from models.db import Database
 from models.repositories import ConversationRepository, MessageRepository, ResidentRepository
 from models.tables import Delivery, Message, MessageTag, Resident, SafeguardingAlert
 from themes.types import TagResult
@@ -49,12 +51,12 @@ class InboundService:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        db: Database,
         flows: Mapping[str, Flow],
         tagging: TaggingWorker,
         settings: Settings,
     ) -> None:
-        self.sessions = sessions
+        self.db = db
         self.flows = flows
         self.tagging = tagging
         self.settings = settings
@@ -66,7 +68,7 @@ class InboundService:
         message = truncate(message)
         tags = await self._tag(message)
         key = f"{message.channel}:{message.address}"
-        async with self._locks.hold(key), self.sessions() as session, session.begin():
+        async with self._locks.hold(key), self.db.transaction() as session:
             result = await self._handle(session, message, tags)
         log.info(
             "inbound",
@@ -117,10 +119,9 @@ class InboundService:
             created_at=at,
         )
         session.add(inbound)
-        await session.flush()
-        if tags is not None:
-            store_tags(session, inbound, tags)
         if tags is not None and tags.safeguarding is not None:
+            await session.flush()
+            await store_tags(session, inbound, tags)
             return await self._safeguard(session, resident, inbound, tags.safeguarding)
         state = State.from_json(conversation.state) if conversation else State()
         flow = message.flow or self.settings.conversation.default_flow
@@ -130,12 +131,15 @@ class InboundService:
         if context.erased:
             out = tuple(OutboundReply(reply) for reply in replies)
             return InboundResult(out, resident_id=None, erased=True)
+        # The message row is written once, complete: after the flow said which step it answered.
         conversation = await save_state(context, outcome, self.flows)
+        await session.flush()
+        if tags is not None:
+            await store_tags(session, inbound, tags)
         conversation_id = conversation.id if conversation else None
-        if message.channel in self.push_channels:
-            replies = coalesce(replies)
+        push = message.channel in self.push_channels
         stored = await store_replies(
-            session, inbound, conversation_id, replies, message.channel in self.push_channels
+            session, inbound, conversation_id, coalesce(replies) if push else replies, push
         )
         return InboundResult(
             stored, resident_id=resident.id, message_id=inbound.id, tags=summarise(tags)
@@ -193,26 +197,29 @@ def coalesce(replies: list[Reply], limit: int = 4000) -> list[Reply]:
     return out
 
 
-def store_tags(session: AsyncSession, message: Message, result: TagResult) -> None:
-    """One tag row per label, with the first evidence span for it."""
+async def store_tags(session: AsyncSession, message: Message, result: TagResult) -> None:
+    """One tag row per label, with the first evidence span for it (one bulk INSERT)."""
     labels = [("theme", t) for t in result.themes] + [("signal", s) for s in result.signals]
     if result.safeguarding:
         labels.append(("safeguarding", result.safeguarding))
+    rows = []
     for kind, label in labels:
         evidence = next((e for e in result.evidence if e.label == label), None)
-        session.add(
-            MessageTag(
-                message_id=message.id,
-                kind=kind,
-                label=label,
-                source="model",
-                evidence_start=evidence.start if evidence else None,
-                evidence_end=evidence.end if evidence else None,
-                evidence_text=evidence.text if evidence else None,
-                pipeline_version=result.version,
-                created_at=message.created_at,
-            )
+        rows.append(
+            {
+                "message_id": message.id,
+                "kind": kind,
+                "label": label,
+                "source": "model",
+                "evidence_start": evidence.start if evidence else None,
+                "evidence_end": evidence.end if evidence else None,
+                "evidence_text": evidence.text if evidence else None,
+                "pipeline_version": result.version,
+                "created_at": message.created_at,
+            }
         )
+    if rows:
+        await session.execute(insert(MessageTag), rows)
 
 
 async def store_replies(

@@ -16,7 +16,7 @@ from bot.settings import Settings
 from bot.tagging import TaggingWorker
 from flows import Flow, load_flows
 from models.base import utcnow
-from models.db import create_engine, sessionmaker
+from models.db import Database
 from models.retention import purge_messages_before
 from themes.tagger import load_tagger
 from themes.types import Tagger
@@ -29,8 +29,7 @@ class Runtime:
     """Everything a channel, a command or a page needs, passed explicitly."""
 
     settings: Settings
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
+    db: Database
     flows: dict[str, Flow]
     tagging: TaggingWorker
     inbound: InboundService
@@ -38,8 +37,7 @@ class Runtime:
     @classmethod
     async def start(cls, settings: Settings, tagger: Tagger | None = None) -> Runtime:
         """Connect and load; the tagger loads in a thread (or is given, e.g. shared in tests)."""
-        engine = create_engine(settings.database.url, echo=settings.database.echo)
-        sessions = sessionmaker(engine)
+        db = Database(settings.database.url, echo=settings.database.echo)
         flows_dir = settings.conversation.flows_dir
         flows = load_flows(Path(flows_dir) if flows_dir else None)
         if settings.conversation.default_flow not in flows:
@@ -51,8 +49,16 @@ class Runtime:
         if tagger is None:
             tagger = await asyncio.to_thread(load_tagger)
         tagging = TaggingWorker(tagger)
-        inbound = InboundService(sessions, flows, tagging, settings)
-        return cls(settings, engine, sessions, flows, tagging, inbound)
+        inbound = InboundService(db, flows, tagging, settings)
+        return cls(settings, db, flows, tagging, inbound)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.db.engine
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.db.sessions
 
     async def healthy(self) -> bool:
         """Whether the database answers."""
@@ -63,7 +69,7 @@ class Runtime:
     async def purge_expired(self) -> int:
         """Delete messages older than privacy.retention_days; returns how many."""
         cutoff = utcnow() - timedelta(days=self.settings.privacy.retention_days)
-        async with self.sessions() as session, session.begin():
+        async with self.db.transaction() as session:
             purged = await purge_messages_before(session, cutoff)
         if purged:
             log.info("retention_purge", extra={"messages": purged})
@@ -80,4 +86,4 @@ class Runtime:
 
     async def close(self) -> None:
         self.tagging.close()
-        await self.engine.dispose()
+        await self.db.dispose()

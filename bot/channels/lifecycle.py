@@ -12,6 +12,7 @@ from bot.delivery import DeliveryWorker, Sender
 from bot.runtime import Runtime
 
 log = logging.getLogger("listening_post.channels")
+STOP_GRACE_SECONDS = 10.0
 
 
 class Channels:
@@ -20,24 +21,32 @@ class Channels:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         senders: dict[str, Sender] = {}
-        self.worker = DeliveryWorker(runtime.sessions, senders)
+        self.worker = DeliveryWorker(runtime.db, senders)
         self.telegram: TelegramChannel | None = None
         if runtime.settings.telegram.enabled:
             self.telegram = TelegramChannel(runtime.settings, runtime.inbound, self.worker)
             self.worker.senders[TELEGRAM] = self.telegram.sender
             runtime.inbound.push_channels.add(TELEGRAM)
         self._tasks: list[asyncio.Task[None]] = []
+        self._delivery: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self.runtime.keep_tidy(), name="housekeeping"))
         if self.worker.senders:
-            self._tasks.append(asyncio.create_task(self.worker.run(), name="delivery"))
+            self._delivery = asyncio.create_task(self.worker.run(), name="delivery")
         if self.telegram is not None:
             await self.telegram.start()
 
     async def stop(self) -> None:
         if self.telegram is not None:
             await self.telegram.stop()
+        if self._delivery is not None:
+            self.worker.stop()
+            try:
+                await asyncio.wait_for(self._delivery, STOP_GRACE_SECONDS)
+            except TimeoutError:
+                log.warning("delivery_stopped_mid_batch")
+            self._delivery = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
