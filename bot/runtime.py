@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -75,14 +76,18 @@ class Runtime:
             log.info("retention_purge", extra={"messages": purged})
         return purged
 
-    async def keep_tidy(self, every: float = 24 * 60 * 60) -> None:
-        """Apply retention now and then once a day, until cancelled; failures are logged."""
-        while True:
+    async def keep_tidy(self, stop: asyncio.Event, every: float = 24 * 60 * 60) -> None:
+        """Apply retention now and then once a day until `stop` is set; failures are logged.
+
+        Stopping waits for a purge under way, so no transaction is cut off mid-way.
+        """
+        while not stop.is_set():
             try:
                 await self.purge_expired()
             except Exception:
                 log.exception("retention_purge_failed")
-            await asyncio.sleep(every)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
 
     async def close(self) -> None:
         self.tagging.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from bot.channels.telegram import CHANNEL as TELEGRAM
@@ -27,11 +26,14 @@ class Channels:
             self.telegram = TelegramChannel(runtime.settings, runtime.inbound, self.worker)
             self.worker.senders[TELEGRAM] = self.telegram.sender
             runtime.inbound.push_channels.add(TELEGRAM)
-        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+        self._housekeeping: asyncio.Task[None] | None = None
         self._delivery: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._tasks.append(asyncio.create_task(self.runtime.keep_tidy(), name="housekeeping"))
+        self._housekeeping = asyncio.create_task(
+            self.runtime.keep_tidy(self._stopping), name="housekeeping"
+        )
         if self.worker.senders:
             self._delivery = asyncio.create_task(self.worker.run(), name="delivery")
         if self.telegram is not None:
@@ -47,9 +49,7 @@ class Channels:
             except TimeoutError:
                 log.warning("delivery_stopped_mid_batch")
             self._delivery = None
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        self._stopping.set()
+        if self._housekeeping is not None:
+            await self._housekeeping
+            self._housekeeping = None

@@ -31,9 +31,13 @@ def server(tmp_path: Path) -> Iterator[str]:
         yield served.base
 
 
-@pytest.fixture(scope="session")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    """Debian's Chromium, headless; never a downloaded browser build."""
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless; never a downloaded browser build.
+
+    Module-scoped: Playwright's sync API keeps an event loop marked as running in this
+    thread while it is open, which would stop later tests from starting their own.
+    """
     assert shutil.which(CHROMIUM) or Path(CHROMIUM).exists(), (
         f"{CHROMIUM} is missing: `make test` installs Debian's chromium"
     )
