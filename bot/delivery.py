@@ -192,18 +192,17 @@ class DeliveryWorker:
     async def _finish(
         self, item: Due, status: str, *, platform_id: str | None = None, error: str | None = None
     ) -> None:
-        async with self.db.transaction() as session:
-            await session.execute(
-                update(Delivery)
-                .where(Delivery.id == item.id)
-                .values(
-                    status=status,
-                    channel_message_id=platform_id,
-                    sent_at=utcnow() if status == "sent" else None,
-                    attempts=item.attempts + 1,
-                    error=error,
-                )
+        await self.db.write(
+            update(Delivery)
+            .where(Delivery.id == item.id)
+            .values(
+                status=status,
+                channel_message_id=platform_id,
+                sent_at=utcnow() if status == "sent" else None,
+                attempts=item.attempts + 1,
+                error=error,
             )
+        )
 
     async def _retry(self, item: Due, seconds: float, error: str, *, count: bool) -> None:
         attempts = item.attempts + (1 if count else 0)

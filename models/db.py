@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql.expression import Executable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -48,6 +51,34 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class Database:
+    """An engine, its sessions, and write transactions.
+
+    SQLite has one writer at a time; rather than let concurrent transactions collide and
+    sleep in SQLite's busy handler, writes from this process take turns on an asyncio lock.
+    PostgreSQL needs no such lock.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.engine = create_engine(url, echo=echo)
+        self.sessions = sessionmaker(self.engine)
+        self._serial = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction that commits on success and rolls back on error."""
+        async with self._serial or nullcontext(), self.sessions() as session, session.begin():
+            yield session
+
+    async def write(self, statement: Executable) -> None:
+        """One Core statement in a transaction of its own: lighter than a session."""
+        async with self._serial or nullcontext(), self.engine.begin() as connection:
+            await connection.execute(statement)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
 
 
 def alembic_config(url: str) -> Config:

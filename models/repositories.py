@@ -38,7 +38,7 @@ class ResidentRepository(Repository):
         """The resident on `channel` at `address`, created on first contact."""
         resident = await self.find(channel, address)
         if resident is None:
-            resident = Resident(channel=channel, address=address, created_at=at)
+            resident = Resident(channel=channel, address=address, created_at=at, last_inbound_at=at)
             self.session.add(resident)
             await self.session.flush()
         return resident
@@ -170,7 +170,9 @@ class MessageRepository(Repository):
             .where(Message.resident_id == resident_id)
             .group_by(Message.direction)
         )
-        counts = dict((await self.session.execute(query)).tuples().all())
+        counts = {
+            direction: number for direction, number in (await self.session.execute(query)).all()
+        }
         return counts.get("in", 0), counts.get("out", 0)
 
 
