@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from itsdangerous import URLSafeSerializer
 from starlette.middleware.sessions import SessionMiddleware
 
-from bot.channels import telegram, webchat
+from bot.channels import telegram, webchat, whatsapp
 from bot.channels.lifecycle import Channels
 from bot.http import BodyLimitMiddleware
 from bot.runtime import Runtime
@@ -57,6 +57,7 @@ def create_app(settings: Settings, tagger: Tagger | None = None) -> FastAPI:
         )
         channels = Channels(runtime)
         app.state.telegram = channels.telegram
+        app.state.whatsapp = channels.whatsapp
         await channels.start()
         log.info("started", extra={"database": runtime.engine.dialect.name})
         try:
@@ -82,6 +83,7 @@ def create_app(settings: Settings, tagger: Tagger | None = None) -> FastAPI:
     app.mount("/chat/static", StaticFiles(directory=static), name="chat_static")
     app.include_router(webchat.router())
     app.include_router(telegram.router())
+    app.include_router(whatsapp.router())
     app.include_router(staff.router())
     app.include_router(public.router())
 

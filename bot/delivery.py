@@ -14,7 +14,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import select, update
@@ -60,7 +60,7 @@ class Sender(Protocol):
 
     async def pace(self, address: str) -> None: ...
 
-    async def send(self, address: str, reply: Reply) -> str: ...
+    async def send(self, address: str, reply: Reply, due: Due | None = None) -> str: ...
 
     def hold_off(self, seconds: float) -> None: ...
 
@@ -75,6 +75,8 @@ class Due:
     channel: str
     reply: Reply
     attempts: int
+    automated: bool = False  # an update rather than a reply to something the resident said
+    last_inbound_at: datetime | None = None
 
 
 def as_reply(message: Message) -> Reply:
@@ -153,7 +155,19 @@ class DeliveryWorker:
                 await session.execute(
                     update(Delivery).where(Delivery.id.in_(ids)).values(status="sending")
                 )
-        return [Due(d.id, r.id, r.address, d.channel, as_reply(m), d.attempts) for d, m, r in rows]
+        return [
+            Due(
+                d.id,
+                r.id,
+                r.address,
+                d.channel,
+                as_reply(m),
+                d.attempts,
+                automated=d.update_id is not None,
+                last_inbound_at=r.last_inbound_at,
+            )
+            for d, m, r in rows
+        ]
 
     async def _send_group(self, group: Sequence[Due]) -> None:
         """One resident's deliveries, in order; after a failure the rest wait their turn."""
@@ -166,7 +180,7 @@ class DeliveryWorker:
         sender = self.senders[item.channel]
         try:
             await sender.pace(item.address)
-            platform_id = await sender.send(item.address, item.reply)
+            platform_id = await sender.send(item.address, item.reply, item)
         except RetryAfter as exc:
             sender.hold_off(exc.seconds)
             await self._retry(item, exc.seconds, str(exc), count=False)

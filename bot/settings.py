@@ -96,6 +96,7 @@ class DeliverySettings(Section):
     telegram_per_second: float = Field(default=30.0, gt=0)
     telegram_per_chat_per_second: float = Field(default=1.0, gt=0)
     whatsapp_per_second: float = Field(default=20.0, gt=0)
+    whatsapp_per_recipient_per_second: float = Field(default=1.0, gt=0)
     updates_per_resident: int = Field(default=1, ge=1)
     updates_period_days: int = Field(default=7, ge=1)
 

@@ -7,6 +7,8 @@ import logging
 
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram import TelegramChannel
+from bot.channels.whatsapp import CHANNEL as WHATSAPP
+from bot.channels.whatsapp import WhatsAppChannel
 from bot.delivery import DeliveryWorker, Sender
 from bot.runtime import Runtime
 
@@ -26,6 +28,13 @@ class Channels:
             self.telegram = TelegramChannel(runtime.settings, runtime.inbound, self.worker)
             self.worker.senders[TELEGRAM] = self.telegram.sender
             runtime.inbound.push_channels.add(TELEGRAM)
+        self.whatsapp: WhatsAppChannel | None = None
+        if runtime.settings.whatsapp.enabled:
+            self.whatsapp = WhatsAppChannel(
+                runtime.settings, runtime.inbound, self.worker, runtime.db
+            )
+            self.worker.senders[WHATSAPP] = self.whatsapp.sender
+            runtime.inbound.push_channels.add(WHATSAPP)
         self._stopping = asyncio.Event()
         self._housekeeping: asyncio.Task[None] | None = None
         self._delivery: asyncio.Task[None] | None = None
@@ -49,6 +58,8 @@ class Channels:
             except TimeoutError:
                 log.warning("delivery_stopped_mid_batch")
             self._delivery = None
+        if self.whatsapp is not None:
+            await self.whatsapp.stop()
         self._stopping.set()
         if self._housekeeping is not None:
             await self._housekeeping

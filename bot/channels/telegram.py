@@ -28,7 +28,7 @@ from telegram import Message as TgMessage
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.delivery import ChannelDown, DeliveryWorker, Undeliverable, Unreachable
+from bot.delivery import ChannelDown, DeliveryWorker, Due, Undeliverable, Unreachable
 from bot.delivery import RetryAfter as PlatformRetryAfter
 from bot.inbound import InboundService
 from bot.messages import InboundMessage
@@ -114,7 +114,7 @@ class TelegramSender:
     def hold_off(self, seconds: float) -> None:
         self.limiter.hold_off(seconds)
 
-    async def send(self, address: str, reply: Reply) -> str:
+    async def send(self, address: str, reply: Reply, due: Due | None = None) -> str:
         try:
             sent = await self.application.bot.send_message(
                 chat_id=int(address), text=reply.text[:MAX_TEXT], reply_markup=keyboard(reply)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -10,10 +12,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from bot.app import create_app
 from bot.runtime import Runtime
 from bot.settings import load_settings
+from models.tables import Delivery
 from tests.fakes.telegram import TOKEN, FakeTelegram
 from themes.types import Tagger
 
@@ -60,6 +64,17 @@ def telegram_app(
 def runtime_of(app: FastAPI) -> Runtime:
     runtime: Runtime = app.state.runtime
     return runtime
+
+
+async def delivery_statuses(app: FastAPI, until: set[str], seconds: float = 5.0) -> set[str]:
+    """The set of delivery statuses, once it equals `until` or the time is up."""
+    deadline = time.monotonic() + seconds
+    while True:
+        async with runtime_of(app).sessions() as session:
+            statuses = set((await session.execute(select(Delivery.status))).scalars().all())
+        if statuses == until or time.monotonic() > deadline:
+            return statuses
+        await asyncio.sleep(0.05)
 
 
 @asynccontextmanager

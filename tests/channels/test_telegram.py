@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.privacy import export_resident
 from models.repositories import ResidentRepository
 from models.tables import Consent, Delivery, Resident
-from tests.channels.conftest import AppFactory, http, runtime_of
+from tests.channels.conftest import AppFactory, delivery_statuses, http, runtime_of
 from tests.fakes.telegram import FakeTelegram
 
 CHAT = 4242
@@ -80,8 +80,7 @@ async def test_a_whole_conversation_with_buttons_and_typed_answers(
             )
             consent_row = (await session.execute(select(Consent))).scalar_one()
             assert consent_row.granted
-            deliveries = (await session.execute(select(Delivery.status))).scalars().all()
-            assert set(deliveries) == {"sent"}
+        assert await delivery_statuses(app, until={"sent"}) == {"sent"}
     texts = [m.text for m in telegram.messages_to(CHAT)]
     assert len(texts) == len(set(texts))  # nothing answered twice
 
