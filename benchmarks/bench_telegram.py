@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections import defaultdict
 import statistics
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +94,12 @@ async def echo_run() -> tuple[float, list[float]]:
 
     async with FakeTelegram() as tg:
         app = (
-            Application.builder().token(TOKEN).base_url(tg.base_url)
-            .base_file_url(tg.base_file_url).concurrent_updates(True).build()
+            Application.builder()
+            .token(TOKEN)
+            .base_url(tg.base_url)
+            .base_file_url(tg.base_file_url)
+            .concurrent_updates(True)
+            .build()
         )
         app.add_handler(MessageHandler(filters.TEXT, echo))
         await app.initialize()
@@ -119,10 +123,13 @@ async def pipeline_run(database: Path) -> tuple[float, list[float]]:
         settings = load_settings(
             None,
             database={"url": url},
-            telegram={"enabled": True, "base_url": tg.base_url,
-                      "base_file_url": tg.base_file_url, "poll_timeout": 5},
-            delivery={"telegram_per_second": 100_000.0,
-                      "telegram_per_chat_per_second": 100_000.0},
+            telegram={
+                "enabled": True,
+                "base_url": tg.base_url,
+                "base_file_url": tg.base_file_url,
+                "poll_timeout": 5,
+            },
+            delivery={"telegram_per_second": 100_000.0, "telegram_per_chat_per_second": 100_000.0},
         )
         app = create_app(settings)
         async with app.router.lifespan_context(app):
