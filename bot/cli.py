@@ -167,7 +167,32 @@ def resident_erase(
 def _add_themes() -> None:
     from themes.cli import app as themes_app
 
-    app.add_typer(themes_app, name="themes", help="Tag, evaluate and rebuild the tagger.")
+    themes_app.command("train")(themes_train)
+    app.add_typer(themes_app, name="themes", help="Tag, evaluate, rebuild and retrain the tagger.")
+
+
+def themes_train(
+    eval_file: Annotated[
+        Path, typer.Option("--eval", help="The fixed evaluation split (never trained on).")
+    ] = Path("tests/data/labelled/eval.jsonl"),
+    force: Annotated[bool, typer.Option(help="Activate even if the figures are worse.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Retrain on the labelled data plus staff corrections; activate only if not worse."""
+    from bot.retrain import retrain, staff_corrections
+
+    settings = settings_or_exit(config)
+    if not eval_file.is_file():
+        err.print(f"[red]no evaluation file at {eval_file}[/red]")
+        raise typer.Exit(2)
+    corrections = asyncio.run(staff_corrections(settings))
+    err.print(f"{len(corrections)} staff-corrected messages added to the training data.")
+    outcome = retrain(settings, corrections, eval_file, force=force)
+    before, after = outcome.before.summary(), outcome.after.summary()
+    for key in before:
+        err.print(f"  {key:32} {before[key]:.3f} -> {after[key]:.3f}")
+    verdict = "now active" if outcome.activated else "kept inactive (worse; --force to use it)"
+    err.print(f"Pipeline {outcome.version} in {outcome.path}: {verdict}.")
 
 
 def main() -> None:

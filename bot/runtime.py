@@ -19,7 +19,7 @@ from flows import Flow, load_flows
 from models.base import utcnow
 from models.db import Database
 from models.retention import purge_messages_before
-from themes.tagger import load_tagger
+from themes import active_pipeline, load_tagger
 from themes.types import Tagger
 
 log = logging.getLogger("listening_post.runtime")
@@ -48,7 +48,8 @@ class Runtime:
                 f"{settings.conversation.default_flow!r} (known: {known})"
             )
         if tagger is None:
-            tagger = await asyncio.to_thread(load_tagger)
+            active = active_pipeline(Path(settings.tagging.pipelines_dir))
+            tagger = await asyncio.to_thread(load_tagger, active)
         tagging = TaggingWorker(tagger)
         inbound = InboundService(db, flows, tagging, settings)
         return cls(settings, db, flows, tagging, inbound)

@@ -140,6 +140,10 @@ class ConversationSettings(Section):
     flows_dir: str = ""
 
 
+class TaggingSettings(Section):
+    pipelines_dir: str = "var/pipelines"
+
+
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -169,6 +173,7 @@ class Settings(BaseSettings):
     safeguarding: SafeguardingSettings = SafeguardingSettings()
     privacy: PrivacySettings = PrivacySettings()
     conversation: ConversationSettings = ConversationSettings()
+    tagging: TaggingSettings = TaggingSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @model_validator(mode="after")

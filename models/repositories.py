@@ -201,3 +201,43 @@ class StaffRepository(Repository):
 
     async def get(self, staff_id: int) -> StaffUser | None:
         return await self.session.get(StaffUser, staff_id)
+
+
+class CorrectionRepository(Repository):
+    """Messages whose tags staff changed, with the labels as they now stand."""
+
+    async def corrected_messages(self) -> list[dict[str, Any]]:
+        """Labelled-format dicts ({text, themes, signals, safeguarding}) for `themes train`."""
+        touched = (
+            select(MessageTag.message_id)
+            .where((MessageTag.source == "staff") | (MessageTag.removed_at.is_not(None)))
+            .distinct()
+        )
+        query = (
+            select(Message.id, Message.text, MessageTag.kind, MessageTag.label)
+            .outerjoin(
+                MessageTag,
+                (MessageTag.message_id == Message.id) & MessageTag.removed_at.is_(None),
+            )
+            .where(Message.id.in_(touched), Message.direction == "in")
+            .order_by(Message.id, MessageTag.id)
+        )
+        found: dict[int, dict[str, Any]] = {}
+        for message_id, text, kind, label in (await self.session.execute(query)).all():
+            item = found.setdefault(
+                message_id,
+                {
+                    "id": f"staff-{message_id}",
+                    "text": text,
+                    "themes": [],
+                    "signals": [],
+                    "safeguarding": None,
+                },
+            )
+            if kind == "theme" and label not in item["themes"]:
+                item["themes"].append(label)
+            elif kind == "signal" and label not in item["signals"]:
+                item["signals"].append(label)
+            elif kind == "safeguarding":
+                item["safeguarding"] = label
+        return list(found.values())

@@ -14,7 +14,7 @@ import pytest
 from bot.runtime import Runtime
 from bot.settings import Settings, load_settings
 from models.db import upgrade
-from themes import load_tagger
+from themes.tagger import load_tagger
 from themes.types import Tagger
 
 ADMIN_URL = os.environ.get(

@@ -1,0 +1,40 @@
+"""`listening-post themes train`: retrain on the labelled files plus staff corrections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.settings import Settings
+from models.db import Database
+from models.repositories import CorrectionRepository
+from themes import TrainOutcome, train_version
+
+
+async def staff_corrections(settings: Settings) -> list[dict[str, object]]:
+    """Every message staff corrected, labelled as it now stands."""
+    db = Database(settings.database.url)
+    try:
+        async with db.sessions() as session:
+            return list(await CorrectionRepository(session).corrected_messages())
+    finally:
+        await db.dispose()
+
+
+def retrain(
+    settings: Settings,
+    corrections: list[dict[str, object]],
+    eval_path: Path,
+    *,
+    force: bool = False,
+    data_dir: Path | None = None,
+    tune: bool = True,
+) -> TrainOutcome:
+    """A new versioned pipeline in tagging.pipelines_dir; active only if not worse (or forced)."""
+    return train_version(
+        Path(settings.tagging.pipelines_dir),
+        eval_path,
+        corrections,
+        data_dir=data_dir,
+        force=force,
+        tune=tune,
+    )

@@ -1,0 +1,214 @@
+"""Build the tagging pipeline from the codebook and labelled training messages.
+
+blank English -> lp_lemmatizer -> lp_codebook_rules -> lp_safeguarding -> textcat_multilabel.
+Everything is seeded, sorted and dated by the caller, so the same inputs give the same files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import spacy
+from spacy.language import Language
+from spacy.training import Example
+from thinc.api import fix_random_seed
+
+from themes import components
+from themes.codebook import Codebook
+from themes.components import (
+    BOW_MODEL,
+    PhraseComponent,
+    SafeguardingComponent,
+    ScoreRowTextCategorizer,
+    pipe_of,
+)
+from themes.labelled import LabelledMessage
+from themes.lemmas import LemmaNormaliser, english_lemma_table, merge_spellings
+from themes.phrases import compile_phrases
+
+TEXTCAT = "lp_textcat"
+RISK_LABEL = "any_risk"  # classifier label: the message has any safeguarding category
+META_KEY = "listening_post"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Classifier probabilities above which a label is given (see decide.py)."""
+
+    theme: float = 0.5
+    signal: float = 0.45
+    safeguarding: float = 0.5
+    weak: float = 0.15  # a weak phrase counts when the classifier gives at least this
+    weak_risk: float = 0.1  # a weak risk phrase counts when any_risk is at least this
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """Everything that shapes a build, recorded in the pipeline meta."""
+
+    ngram_size: int = 1
+    hash_length: int = 16384  # classifier feature table rows: small keeps the model ~2 MB
+    epochs: int = 25
+    dropout: float = 0.2
+    batch_size: int = 8
+    seed: int = 0
+    use_examples: bool = True  # codebook example phrases as extra (partly labelled) training text
+    use_rules: bool = True
+    use_classifier: bool = True
+    rule_features: bool = True  # phrase hits are also classifier features
+    rules_decide: bool = True  # a strong phrase alone gives its label
+    risk_copies: int = 1  # risk messages are repeated this often in training (recall first)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+    def with_thresholds(self, **changes: float) -> BuildSettings:
+        """A copy with some thresholds changed."""
+        return replace(self, thresholds=replace(self.thresholds, **changes))
+
+
+def blank_pipeline(codebook: Codebook) -> Language:
+    """The rule part of the pipeline (no classifier yet), compiled from the codebook."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lp_lemmatizer")
+    lemmatizer = pipe_of(nlp, "lp_lemmatizer", LemmaNormaliser)
+    lemmatizer.set_table(merge_spellings(english_lemma_table(), codebook.spellings))
+
+    def analyse(text: str) -> list[str]:
+        return [token.lemma_ for token in lemmatizer(nlp.make_doc(text))]
+
+    nlp.add_pipe("lp_codebook_rules")
+    rules = pipe_of(nlp, "lp_codebook_rules", PhraseComponent)
+    labelled = [
+        (e.id, p) for kind in ("theme", "signal") for e in codebook.of_kind(kind) for p in e.phrases
+    ]
+    rules.set_phrases(compile_phrases(labelled, analyse))
+    nlp.add_pipe("lp_safeguarding")
+    safeguarding = pipe_of(nlp, "lp_safeguarding", SafeguardingComponent)
+    risky = [(e.id, p) for e in codebook.of_kind("safeguarding") for p in e.phrases]
+    risky += [_exception(phrase) for phrase in codebook.exceptions]
+    safeguarding.set_phrases(compile_phrases(risky, analyse))
+    return nlp
+
+
+def _exception(phrase: str) -> tuple[str, str]:
+    """A leading `^` marks a context exception, which vetoes risk in its whole sentence."""
+    if phrase.startswith("^"):
+        return components.CONTEXT_LABEL, phrase[1:].strip()
+    return components.EXCEPTION_LABEL, phrase
+
+
+def add_classifier(nlp: Language, labels: Sequence[str], settings: BuildSettings) -> None:
+    """Add the lemma bag-of-words multi-label classifier."""
+    model = {
+        **BOW_MODEL,
+        "ngram_size": settings.ngram_size,
+        "length": settings.hash_length,
+        "rule_features": settings.rule_features,
+    }
+    nlp.add_pipe(TEXTCAT, config={"model": model, "threshold": 0.5})
+    textcat = pipe_of(nlp, TEXTCAT, ScoreRowTextCategorizer)
+    for label in labels:
+        textcat.add_label(label)
+
+
+def training_examples(
+    nlp: Language, messages: Sequence[LabelledMessage], codebook: Codebook, settings: BuildSettings
+) -> list[Example]:
+    """Examples for the classifier: labelled messages fully, codebook examples partly."""
+    labels = classifier_labels(codebook)
+    items: list[tuple[str, dict[str, float]]] = [
+        (m.text, _cats(m, labels))
+        for m in messages
+        for _ in range(settings.risk_copies if m.safeguarding else 1)
+    ]
+    if settings.use_examples:
+        for entry in codebook.entries:
+            cats = {entry.id: 1.0}
+            if entry.kind == "safeguarding":
+                cats[RISK_LABEL] = 1.0
+            items.extend((text, dict(cats)) for text in entry.examples)
+        calm = {e.id: 0.0 for e in codebook.of_kind("safeguarding")} | {RISK_LABEL: 0.0}
+        items.extend((text, dict(calm)) for text in codebook.safe_examples)
+    with nlp.select_pipes(disable=[TEXTCAT]):
+        docs = list(nlp.pipe(text for text, _ in items))
+    return [
+        Example.from_dict(doc, {"cats": cats}) for doc, (_, cats) in zip(docs, items, strict=True)
+    ]
+
+
+def classifier_labels(codebook: Codebook) -> list[str]:
+    """Every codebook id plus the any-risk label."""
+    return [e.id for e in codebook.entries] + [RISK_LABEL]
+
+
+def _cats(message: LabelledMessage, labels: Sequence[str]) -> dict[str, float]:
+    gold = {*message.themes, *message.signals}
+    if message.safeguarding:
+        gold.update((message.safeguarding, RISK_LABEL))
+    return {label: float(label in gold) for label in labels}
+
+
+def train_classifier(nlp: Language, examples: list[Example], settings: BuildSettings) -> None:
+    """Seeded training of the classifier on prepared examples."""
+    fix_random_seed(settings.seed)
+    shuffler = random.Random(settings.seed)
+    optimizer = nlp.initialize(lambda: examples)
+    order = list(examples)
+    with nlp.select_pipes(enable=[TEXTCAT]):
+        for _ in range(settings.epochs):
+            shuffler.shuffle(order)
+            for start in range(0, len(order), settings.batch_size):
+                batch = order[start : start + settings.batch_size]
+                nlp.update(batch, drop=settings.dropout, sgd=optimizer)
+
+
+def build_pipeline(
+    codebook: Codebook,
+    messages: Sequence[LabelledMessage],
+    settings: BuildSettings | None = None,
+    today: date | None = None,
+) -> Language:
+    """A complete, trained pipeline with its version and settings in nlp.meta."""
+    settings = settings or BuildSettings()
+    nlp = blank_pipeline(codebook)
+    add_classifier(nlp, classifier_labels(codebook), settings)
+    train_classifier(nlp, training_examples(nlp, messages, codebook, settings), settings)
+    version = pipeline_version(codebook, messages, settings, today or date.today())
+    nlp.meta["name"] = "listening_post_themes"
+    nlp.meta["version"] = "0.0.0"
+    nlp.meta[META_KEY] = {
+        "version": version,
+        "settings": asdict(settings),
+        "kinds": {kind: list(codebook.ids(kind)) for kind in ("theme", "signal", "safeguarding")},
+        "implies": {e.id: list(e.implies) for e in codebook.entries if e.implies},
+        "training_messages": len(messages),
+    }
+    return nlp
+
+
+def pipeline_version(
+    codebook: Codebook, messages: Sequence[LabelledMessage], settings: BuildSettings, today: date
+) -> str:
+    """ "YYYY.MM.DD-<hash of codebook, training data and settings>"."""
+    digest = hashlib.sha256(codebook.digest().encode())
+    for message in messages:
+        digest.update(json.dumps(message.to_json(), sort_keys=True).encode("utf8"))
+    digest.update(json.dumps(asdict(settings), sort_keys=True).encode())
+    return f"{today:%Y.%m.%d}-{digest.hexdigest()[:8]}"
+
+
+def save_pipeline(nlp: Language, path: Path) -> None:
+    """Write the pipeline to a directory loadable by themes.load_tagger."""
+    nlp.to_disk(path)
+
+
+def meta_of(nlp: Language) -> dict[str, Any]:
+    """The Listening Post part of a pipeline's meta."""
+    meta: dict[str, Any] = nlp.meta.get(META_KEY, {})
+    return meta

@@ -1,0 +1,305 @@
+"""Custom spaCy components and the lemma bag-of-words classifier, registered for spacy.load.
+
+Importing this module registers the factories (spaCy's registries are how a saved pipeline
+finds its code again); `themes.tagger.load_tagger` imports it before loading a pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import numpy
+from spacy.attrs import LEMMA
+from spacy.language import Language
+from spacy.ml.models.textcat import _build_bow_text_classifier
+from spacy.pipeline.textcat_multilabel import MultiLabel_TextCategorizer
+from spacy.strings import get_string_id
+from spacy.tokens import Doc, Span
+from spacy.util import registry
+from thinc.api import Model, SparseLinear_v2
+
+from themes.lemmas import LemmaNormaliser
+from themes.phrases import CompiledPhrase, PhraseRules, RuleHit
+
+RULES_KEY = "lp_rules"
+RISK_KEY = "lp_safeguarding"
+VETOED_KEY = "lp_safeguarding_vetoed"
+EXCEPTIONS_KEY = "lp_exceptions"
+WEAK = "weak"
+EXCEPTION_LABEL = "exception"
+CONTEXT_LABEL = "exception_in_sentence"
+CONTEXT_WINDOW = 8  # tokens between a context exception and the risk phrase it cancels
+SENTENCE_ENDS = frozenset({".", "!", "?", "\n", "\n\n"})
+PHRASES_FILE = "phrases.json"
+SCORES_KEY = "lp_scores"
+Component = TypeVar("Component")
+BOW_MODEL = {
+    "@architectures": "listening_post.LemmaBOW.v1",
+    "exclusive_classes": False,
+    "ngram_size": 1,
+    "no_output_layer": False,
+    "length": 16384,
+}
+NOT = "!"  # a phrase "!for love nor money" under `money` cancels money phrases it overlaps
+
+
+@Language.factory("lp_lemmatizer")
+def make_lemmatizer(nlp: Language, name: str) -> LemmaNormaliser:
+    """Lower-case lookup lemmas plus the codebook's spellings."""
+    return LemmaNormaliser(nlp, name)
+
+
+def build_lemma_bow(
+    exclusive_classes: bool,
+    ngram_size: int,
+    no_output_layer: bool,
+    length: int = 262144,
+    rule_features: bool = False,
+    nO: int | None = None,
+) -> Model[Any, Any]:
+    """spaCy's TextCatBOW.v3, but on lemmas instead of case-sensitive ORTH.
+
+    With `rule_features`, each codebook phrase hit on the doc is one more feature
+    ("rule:housing", "rule:~barrier"), so the classifier learns how far to trust each rule.
+    """
+    length = 2 ** (length - 1).bit_length()
+    model: Model[Any, Any] = _build_bow_text_classifier(
+        exclusive_classes=exclusive_classes,
+        ngram_size=ngram_size,
+        no_output_layer=no_output_layer,
+        nO=nO,
+        sparse_linear=SparseLinear_v2(nO=nO, length=length),
+    )
+    _use_lemmas(model, ngram_size, rule_features)
+    return model
+
+
+registry.architectures.register("listening_post.LemmaBOW.v1", func=build_lemma_bow)
+
+
+def _use_lemmas(model: Model[Any, Any], ngram_size: int, rule_features: bool) -> None:
+    for node in model.walk():
+        if node.name == "extract_ngrams":
+            node.attrs["attr"] = LEMMA
+            if ngram_size == 1:
+                # Unigram keys need no de-duplication: a repeated key adds its weight
+                # again, which is exactly what a count of 2 does. Skipping numpy.unique
+                # per doc makes the classifier about twice as fast on short messages.
+                node._func = _lemma_and_rule_keys if rule_features else _lemma_keys
+
+
+def _lemma_keys(model: Model[Any, Any], docs: Sequence[Doc], is_train: bool) -> Any:
+    arrays = [doc.to_array(LEMMA) for doc in docs]
+    lengths = numpy.asarray([len(a) for a in arrays], dtype="int32")
+    keys = numpy.concatenate(arrays) if arrays else numpy.zeros((0,), dtype="uint64")
+    values = numpy.ones(len(keys), dtype="float32")
+
+    def backprop(d_output: Any) -> list[Any]:
+        return []
+
+    return (cast(Any, keys).astype("uint64"), values, lengths), backprop
+
+
+def _lemma_and_rule_keys(model: Model[Any, Any], docs: Sequence[Doc], is_train: bool) -> Any:
+    arrays = []
+    keys_of: dict[tuple[str, bool], int] = {}  # rule feature key per (label, weak), per batch
+    for doc in docs:
+        hits = [*doc.user_data.get(RULES_KEY, ()), *doc.user_data.get(RISK_KEY, ())]
+        rule_keys = []
+        for hit in hits:
+            key = keys_of.get((hit.label, hit.weak))
+            if key is None:
+                key = get_string_id(f"rule:{'~' if hit.weak else ''}{hit.label}")
+                keys_of[(hit.label, hit.weak)] = key
+            rule_keys.append(key)
+        lemmas = doc.to_array(LEMMA)
+        arrays.append(numpy.concatenate([lemmas, numpy.asarray(rule_keys, dtype="uint64")]))
+    lengths = numpy.asarray([len(a) for a in arrays], dtype="int32")
+    keys = numpy.concatenate(arrays) if arrays else numpy.zeros((0,), dtype="uint64")
+    values = numpy.ones(len(keys), dtype="float32")
+
+    def backprop(d_output: Any) -> list[Any]:
+        return []
+
+    return (cast(Any, keys).astype("uint64"), values, lengths), backprop
+
+
+class ScoreRowTextCategorizer(MultiLabel_TextCategorizer):
+    """Multi-label textcat that keeps each doc's scores as one list (in label order).
+
+    Filling doc.cats label by label costs more than the classifier itself on short
+    messages; `doc_scores` reads the row back as a dict when one is wanted.
+    """
+
+    def set_annotations(self, docs: Iterable[Doc], scores: Any) -> None:
+        for doc, row in zip(docs, numpy.asarray(scores).tolist(), strict=False):
+            doc.user_data[SCORES_KEY] = row
+
+
+@Language.factory(
+    "lp_textcat",
+    default_config={
+        "threshold": 0.5,
+        "model": BOW_MODEL,
+        "scorer": {"@scorers": "spacy.textcat_multilabel_scorer.v2"},
+    },
+)
+def make_textcat(
+    nlp: Language, name: str, model: Model[Any, Any], threshold: float, scorer: Any
+) -> ScoreRowTextCategorizer:
+    """The lemma bag-of-words multi-label classifier."""
+    return ScoreRowTextCategorizer(nlp.vocab, model, name, threshold=threshold, scorer=scorer)
+
+
+def pipe_of(nlp: Language, name: str, kind: type[Component]) -> Component:
+    """A pipeline component, checked to be of the expected class."""
+    component = nlp.get_pipe(name)
+    if not isinstance(component, kind):
+        raise TypeError(f"pipeline component {name!r} is not a {kind.__name__}")
+    return component
+
+
+def doc_scores(doc: Doc, labels: Sequence[str]) -> dict[str, float]:
+    """The classifier's scores for a processed doc, by label (empty if it did not run)."""
+    row = doc.user_data.get(SCORES_KEY)
+    return dict(zip(labels, row, strict=True)) if row else {}
+
+
+class PhraseComponent:
+    """Stores codebook phrase hits in doc.user_data[spans_key] (label = codebook id).
+
+    Hits are (label, start token, end token, weak) tuples rather than Span objects: a
+    message usually has several and Span objects cost more than the matching itself.
+    `rule_spans(doc, key)` turns them into Spans when wanted.
+    """
+
+    def __init__(self, nlp: Language, name: str, spans_key: str) -> None:
+        self.name = name
+        self.vocab = nlp.vocab
+        self.spans_key = spans_key
+        self.rules = PhraseRules(self.vocab, [])
+
+    def set_phrases(self, phrases: Sequence[CompiledPhrase]) -> None:
+        """Replace the compiled phrases (used by the build and when loading)."""
+        self.rules = PhraseRules(self.vocab, phrases)
+
+    def __call__(self, doc: Doc) -> Doc:
+        hits = self.rules(doc)
+        if hits and any(hit.label[0] == NOT for hit in hits):
+            vetoes = [hit for hit in hits if hit.label[0] == NOT]
+            hits = [h for h in hits if h.label[0] != NOT and not _vetoed(h, vetoes)]
+        doc.user_data[self.spans_key] = _maximal(hits) if _repeats_a_label(hits) else hits
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 256) -> Iterable[Doc]:
+        for doc in docs:
+            yield self(doc)
+
+    def to_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        data = [p.to_json() for p in self.rules.phrases]
+        (path / PHRASES_FILE).write_text(json.dumps(data, ensure_ascii=False), encoding="utf8")
+
+    def from_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> PhraseComponent:
+        data = json.loads((Path(path) / PHRASES_FILE).read_text(encoding="utf8"))
+        self.set_phrases([CompiledPhrase.from_json(item) for item in data])
+        return self
+
+
+class SafeguardingComponent(PhraseComponent):
+    """Recall-first risk phrases, vetoed only by exception phrases.
+
+    An exception (figurative, negated) vetoes the risk phrases it overlaps; a context
+    exception (past and resolved, news, calls for services: "years ago", "on the news")
+    vetoes the risk phrases of its sentence. Kept risk hits go to doc.user_data[spans_key],
+    vetoed ones to VETOED_KEY and the exception hits to EXCEPTIONS_KEY, so a reviewer can
+    see why something was not flagged.
+    """
+
+    def __call__(self, doc: Doc) -> Doc:
+        hits = self.rules(doc)
+        if not hits:  # most messages: nothing risky, nothing to veto
+            doc.user_data[self.spans_key] = doc.user_data[VETOED_KEY] = []
+            doc.user_data[EXCEPTIONS_KEY] = []
+            return doc
+        vetoing = (EXCEPTION_LABEL, CONTEXT_LABEL)
+        exceptions = [hit for hit in hits if hit.label in vetoing]
+        risks = [hit for hit in hits if hit.label not in vetoing]
+        kept = [hit for hit in risks if not any(_overlaps(hit, e) for e in exceptions)]
+        contexts = [hit for hit in exceptions if hit.label == CONTEXT_LABEL]
+        if contexts and kept:
+            sentence = _sentence_ids(doc)
+            kept = [hit for hit in kept if not any(_near(hit, c, sentence) for c in contexts)]
+        doc.user_data[self.spans_key] = _maximal(kept)
+        doc.user_data[VETOED_KEY] = [hit for hit in risks if hit not in kept]
+        doc.user_data[EXCEPTIONS_KEY] = exceptions
+        return doc
+
+
+@Language.factory("lp_codebook_rules", default_config={"spans_key": RULES_KEY})
+def make_codebook_rules(nlp: Language, name: str, spans_key: str) -> PhraseComponent:
+    """Theme and signal phrases from the codebook."""
+    return PhraseComponent(nlp, name, spans_key)
+
+
+@Language.factory("lp_safeguarding", default_config={"spans_key": RISK_KEY})
+def make_safeguarding(nlp: Language, name: str, spans_key: str) -> SafeguardingComponent:
+    """Safeguarding risk phrases with figurative and negation exceptions."""
+    return SafeguardingComponent(nlp, name, spans_key)
+
+
+def _near(hit: RuleHit, context: RuleHit, sentence: list[int]) -> bool:
+    """Same sentence and within CONTEXT_WINDOW tokens: long run-on messages stay safe."""
+    gap = max(context.start - hit.end, hit.start - context.end, 0)
+    return gap <= CONTEXT_WINDOW and sentence[hit.start] == sentence[context.start]
+
+
+def _sentence_ids(doc: Doc) -> list[int]:
+    """The sentence number of every token (sentences end at . ! ? and line breaks)."""
+    ids, current = [], 0
+    for token in doc:
+        ids.append(current)
+        if token.text in SENTENCE_ENDS:
+            current += 1
+    return ids
+
+
+def _vetoed(hit: RuleHit, vetoes: Sequence[RuleHit]) -> bool:
+    return any(v.label[1:] == hit.label and _overlaps(hit, v) for v in vetoes)
+
+
+def _repeats_a_label(hits: Sequence[RuleHit]) -> bool:
+    return len({hit.label for hit in hits}) < len(hits)
+
+
+def _maximal(hits: Sequence[RuleHit]) -> list[RuleHit]:
+    """Drop hits inside a longer hit of the same label ("flat" inside "our flat")."""
+    kept: list[RuleHit] = []
+    reach: dict[str, int] = {}
+    for hit in sorted(hits, key=lambda h: (h.start, -h.end, h.weak)):  # strong wins a tie
+        if hit.end > reach.get(hit.label, -1):
+            kept.append(hit)
+            reach[hit.label] = hit.end
+    return kept
+
+
+def _overlaps(a: RuleHit, b: RuleHit) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+def rule_hits(doc: Doc, key: str) -> list[RuleHit]:
+    """The hits a phrase component stored on the doc (empty if it did not run)."""
+    hits: list[RuleHit] = doc.user_data.get(key, [])
+    return hits
+
+
+def rule_spans(doc: Doc, key: str) -> list[Span]:
+    """The stored hits as Spans (label = codebook id, kb_id "weak" for weak phrases)."""
+    return [
+        Span(doc, h.start, h.end, label=h.label, kb_id=WEAK if h.weak else "")
+        for h in rule_hits(doc, key)
+    ]

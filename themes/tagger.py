@@ -1,0 +1,91 @@
+"""The spaCy tagger: load a built pipeline and tag messages with themes, signals and risk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import spacy
+from spacy.language import Language
+
+from themes.build import TEXTCAT, Thresholds, meta_of
+from themes.components import ScoreRowTextCategorizer, pipe_of  # also registers factories
+from themes.decide import Policy, by_priority, decide
+from themes.evidence import TokenAttributor
+from themes.types import TagResult
+
+Context = TypeVar("Context")
+PIPELINE_DIR = "pipeline"
+
+
+class PipelineMissingError(FileNotFoundError):
+    """No built pipeline where one was expected."""
+
+
+def shipped_pipeline_path() -> Path:
+    """themes/pipeline/ inside the installed package."""
+    return Path(str(resources.files("themes").joinpath(PIPELINE_DIR)))
+
+
+class SpacyTagger:
+    """Implements themes.types.Tagger on a built Listening Post pipeline."""
+
+    def __init__(self, nlp: Language, policy: Policy | None = None) -> None:
+        self.nlp = nlp
+        labels = pipe_of(nlp, TEXTCAT, ScoreRowTextCategorizer).labels
+        self.policy = policy or policy_from_meta(meta_of(nlp), labels)
+        self.attribute = TokenAttributor(nlp, TEXTCAT)
+        self._version = str(meta_of(nlp).get("version", ""))
+
+    @property
+    def version(self) -> str:
+        """The pipeline version, "YYYY.MM.DD-<hash>"."""
+        return self._version
+
+    def tag(self, text: str) -> TagResult:
+        """Tag one message."""
+        return decide(self.nlp(text), self.policy, self.attribute, self._version, text)
+
+    def tag_many(self, texts: Iterable[str], batch_size: int = 256) -> Iterator[TagResult]:
+        """Tag messages lazily in batches; memory stays bounded for any length of input."""
+        for result, _ in self.tag_with_context(((text, None) for text in texts), batch_size):
+            yield result
+
+    def tag_with_context(
+        self, items: Iterable[tuple[str, Context]], batch_size: int = 256
+    ) -> Iterator[tuple[TagResult, Context]]:
+        """Like tag_many, carrying a context value (an id, a line number) with each text."""
+        pairs = ((text, (text, context)) for text, context in items)
+        for doc, (text, context) in self.nlp.pipe(pairs, batch_size=batch_size, as_tuples=True):
+            yield decide(doc, self.policy, self.attribute, self._version, text), context
+
+
+def policy_from_meta(meta: dict[str, Any], labels: Sequence[str]) -> Policy:
+    """The decision policy recorded by the build."""
+    kinds = meta.get("kinds", {})
+    settings = meta.get("settings", {})
+    return Policy(
+        themes=tuple(kinds.get("theme", ())),
+        signals=tuple(kinds.get("signal", ())),
+        safeguarding=by_priority(kinds.get("safeguarding", ())),
+        implies={k: tuple(v) for k, v in meta.get("implies", {}).items()},
+        thresholds=Thresholds(**settings.get("thresholds", {})),
+        columns={label: i for i, label in enumerate(labels)},
+        use_rules=bool(settings.get("use_rules", True)),
+        use_classifier=bool(settings.get("use_classifier", True)),
+        rules_decide=bool(settings.get("rules_decide", True)),
+    )
+
+
+def load_tagger(path: Path | None = None) -> SpacyTagger:
+    """Load the shipped pipeline (or the pipeline directory `path`) as a tagger."""
+    directory = path or shipped_pipeline_path()
+    if not (directory / "config.cfg").is_file():
+        raise PipelineMissingError(
+            f"no built pipeline in {directory}; run `listening-post themes build`"
+        )
+    # The tokenizer is spaCy's English default, already built from the config; loading its
+    # saved copy again would only repeat that work.
+    return SpacyTagger(spacy.load(directory, exclude=["tokenizer"]))
