@@ -56,30 +56,8 @@ async def _consent_lines(session: AsyncSession, resident: Resident) -> list[str]
 
 async def export_resident(session: AsyncSession, resident: Resident) -> dict[str, Any]:
     """Everything held about one resident, as JSON-ready data."""
-    messages = MessageRepository(session)
-    rows = await messages.for_resident(resident.id)
-    tags = await messages.tags_for([m.id for m in rows])
-    by_message: dict[int, list[dict[str, Any]]] = {}
-    for tag in tags:
-        by_message.setdefault(tag.message_id, []).append(
-            {
-                "kind": tag.kind,
-                "label": tag.label,
-                "source": tag.source,
-                "evidence": tag.evidence_text,
-            }
-        )
     return {
-        "resident": {
-            "channel": resident.channel,
-            "address": resident.address,
-            "area": resident.area,
-            "language": resident.language,
-            "source": resident.source,
-            "created_at": resident.created_at.isoformat(),
-            "stopped_at": _iso(resident.stopped_at),
-            "paused_at": _iso(resident.paused_at),
-        },
+        "resident": _resident(resident),
         "consents": [
             {
                 "purpose": c.purpose,
@@ -100,17 +78,7 @@ async def export_resident(session: AsyncSession, resident: Resident) -> dict[str
             }
             for c in await ConversationRepository(session).for_resident(resident.id)
         ],
-        "messages": [
-            {
-                "direction": m.direction,
-                "kind": m.kind,
-                "text": m.text,
-                "step": m.step,
-                "at": m.created_at.isoformat(),
-                "tags": by_message.get(m.id, []),
-            }
-            for m in rows
-        ],
+        "messages": await _messages(session, resident),
         "deliveries": [
             {
                 "update_id": d.update_id,
@@ -121,6 +89,47 @@ async def export_resident(session: AsyncSession, resident: Resident) -> dict[str
             for d in await DeliveryRepository(session).for_resident(resident.id)
         ],
     }
+
+
+def _resident(resident: Resident) -> dict[str, Any]:
+    return {
+        "channel": resident.channel,
+        "address": resident.address,
+        "area": resident.area,
+        "language": resident.language,
+        "source": resident.source,
+        "created_at": resident.created_at.isoformat(),
+        "stopped_at": _iso(resident.stopped_at),
+        "paused_at": _iso(resident.paused_at),
+        "unreachable_at": _iso(resident.unreachable_at),
+    }
+
+
+async def _messages(session: AsyncSession, resident: Resident) -> list[dict[str, Any]]:
+    """Every message with the tags on it (themes, signals, safeguarding, with evidence)."""
+    messages = MessageRepository(session)
+    rows = await messages.for_resident(resident.id)
+    by_message: dict[int, list[dict[str, Any]]] = {}
+    for tag in await messages.tags_for([m.id for m in rows]):
+        by_message.setdefault(tag.message_id, []).append(
+            {
+                "kind": tag.kind,
+                "label": tag.label,
+                "source": tag.source,
+                "evidence": tag.evidence_text,
+            }
+        )
+    return [
+        {
+            "direction": m.direction,
+            "kind": m.kind,
+            "text": m.text,
+            "step": m.step,
+            "at": m.created_at.isoformat(),
+            "tags": by_message.get(m.id, []),
+        }
+        for m in rows
+    ]
 
 
 def _iso(value: Any) -> str | None:
