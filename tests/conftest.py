@@ -35,6 +35,13 @@ async def _admin(sql: str) -> None:
         await connection.close()
 
 
+@pytest.fixture(autouse=True)
+def clean_lp_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No LP_ setting from the developer's shell leaks into a test (or its subprocesses)."""
+    for key in [k for k in os.environ if k.startswith("LP_") and k != "LP_TEST_POSTGRES_ADMIN_URL"]:
+        monkeypatch.delenv(key)
+
+
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[str]:
     """A migrated template database; each test copies it. Fails (never skips) without a server."""
@@ -77,19 +84,13 @@ def tagger() -> Tagger:
 
 
 @pytest.fixture
-def settings(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    for key in [k for k in os.environ if k.startswith("LP_")]:
-        monkeypatch.delenv(key)
+def settings(sqlite_url: str) -> Settings:
     return load_settings(None, database={"url": sqlite_url}, server={"development": True})
 
 
 @pytest.fixture
-async def runtime(
-    database_url: str, tagger: Tagger, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Runtime]:
+async def runtime(database_url: str, tagger: Tagger) -> AsyncIterator[Runtime]:
     """The runtime on SQLite and on PostgreSQL, with the real tagger."""
-    for key in [k for k in os.environ if k.startswith("LP_")]:
-        monkeypatch.delenv(key)
     settings = load_settings(None, database={"url": database_url}, server={"development": True})
     rt = await Runtime.start(settings, tagger)
     yield rt

@@ -33,7 +33,7 @@ class Served:
 def serve(tmp_path: Path, **extra_env: str) -> Iterator[Served]:
     """`listening-post serve` on a free port with its own SQLite file, stopped with SIGTERM."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LP_")}
+    env = dict(os.environ)  # LP_ variables were removed for the test
     env.update(
         LP_DATABASE__URL=f"sqlite+aiosqlite:///{tmp_path / 'served.db'}",
         LP_SERVER__PORT=str(port),

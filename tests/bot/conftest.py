@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 
 import httpx
@@ -18,8 +17,6 @@ from themes.types import Tagger
 async def app(
     database_url: str, tagger: Tagger, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[FastAPI]:
-    for key in [k for k in os.environ if k.startswith("LP_")]:
-        monkeypatch.delenv(key)
     monkeypatch.setenv("LP_SERVER__SECRET_KEY", "test-secret-key-" + "x" * 32)
     settings = load_settings(None, database={"url": database_url})
     application = create_app(settings, tagger)

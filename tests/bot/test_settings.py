@@ -17,12 +17,6 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config.example.toml"
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in [k for k in os.environ if k.startswith("LP_")]:
-        monkeypatch.delenv(key)
-
-
 def test_every_setting_is_in_the_example_file() -> None:
     example = tomllib.loads(EXAMPLE.read_text())
     text = EXAMPLE.read_text()
@@ -74,7 +68,7 @@ def test_bad_values_name_the_key(tmp_path: Path, toml: str, key: str) -> None:
 def test_the_cli_stops_with_one_line_on_a_bad_value(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text('[delivery]\nquiet_hours = "21:00-8"\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LP_")}
+    env = dict(os.environ)  # the autouse fixture has removed every LP_ variable
     done = subprocess.run(
         [sys.executable, "-m", "bot", "migrate", "--config", str(config)],
         capture_output=True,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -35,8 +34,6 @@ def telegram_app(
     sqlite_url: str, tagger: Tagger, telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> AppFactory:
     """Builds the app with Telegram enabled against the fake; extra settings per test."""
-    for key in [k for k in os.environ if k.startswith("LP_")]:
-        monkeypatch.delenv(key)
     monkeypatch.setenv("LP_SERVER__SECRET_KEY", "telegram-test-" + "k" * 32)
     monkeypatch.setenv("LP_TELEGRAM__TOKEN", TOKEN)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -50,8 +49,6 @@ async def graph() -> AsyncIterator[FakeGraph]:
 def whatsapp_app(
     sqlite_url: str, tagger: Tagger, graph: FakeGraph, monkeypatch: pytest.MonkeyPatch
 ) -> Factory:
-    for key in [k for k in os.environ if k.startswith("LP_")]:
-        monkeypatch.delenv(key)
     monkeypatch.setenv("LP_SERVER__SECRET_KEY", "whatsapp-test-" + "k" * 32)
     monkeypatch.setenv("LP_WHATSAPP__ACCESS_TOKEN", ACCESS_TOKEN)
     monkeypatch.setenv("LP_WHATSAPP__APP_SECRET", APP_SECRET)
