@@ -42,6 +42,7 @@ pytest: install
 ## make bench: benchmarks, figures to benchmarks/results.json
 bench: install
 	$(PY) benchmarks/bench_tagging.py
+	$(PY) benchmarks/bench_loop_lag.py
 	$(PY) benchmarks/bench_telegram.py
 
 clean:
