@@ -320,3 +320,22 @@ async def test_other_message_types_get_a_kind_explanation(
         for kind in ["image", "audio", "sticker", "location", "unsupported"]:
             reply = await say(client, graph, media_message(WA_ID, kind, graph=graph))
             assert "text" in shown(reply).lower() or "type" in shown(reply).lower()
+
+
+async def test_a_rejected_token_stops_the_channel_and_keeps_the_message(
+    whatsapp_app: Factory, graph: FakeGraph, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with whatsapp_app() as (app, client):
+        graph.fail_next(190)
+        await deliver(client, text_message(WA_ID, "hello", graph=graph))
+        deadline = time.monotonic() + 5
+        while True:
+            if "whatsapp" in app.state.whatsapp.worker.down or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        assert "whatsapp" in app.state.whatsapp.worker.down
+        assert any(
+            r.levelname == "CRITICAL" and r.getMessage() == "channel_down" for r in caplog.records
+        )
+        assert await delivery_statuses(app, until={"queued"}) == {"queued"}  # kept, not lost
+        assert graph.sent == []
