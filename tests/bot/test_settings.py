@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -97,3 +98,28 @@ def test_quiet_hours_parse_into_times() -> None:
     window = load_settings(None).delivery.quiet_window()
     assert window is not None
     assert (window[0].hour, window[1].hour) == (21, 8)
+
+
+@pytest.mark.parametrize(
+    ("sections", "key"),
+    [
+        ({"telegram": {"enabled": True}}, "telegram.token"),
+        ({"whatsapp": {"enabled": True}}, "whatsapp.access_token"),
+    ],
+)
+def test_an_enabled_channel_without_its_secret_stops_start_up(
+    sections: dict[str, dict[str, object]], key: str
+) -> None:
+    with pytest.raises(SettingsError, match=re.escape(key)):
+        load_settings(None, **sections)
+
+
+def test_webhook_mode_needs_an_https_public_url_and_a_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LP_TELEGRAM__TOKEN", "123:abc")
+    webhook = {"telegram": {"enabled": True, "mode": "webhook"}}
+    with pytest.raises(SettingsError, match=r"server\.public_url"):
+        load_settings(None, **webhook)
+    with pytest.raises(SettingsError, match=r"telegram\.webhook_secret"):
+        load_settings(None, server={"public_url": "https://lp.example.org"}, **webhook)
