@@ -32,7 +32,8 @@ from benchmarks.results_file import record  # noqa: E402
 from bot.app import create_app  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from models.db import upgrade  # noqa: E402
-from tests.fakes.telegram import TOKEN, FakeTelegram  # noqa: E402
+from tests.fakes.telegram import FakeTelegram  # noqa: E402
+from tests.fakes.telegram_rules import TOKEN  # noqa: E402
 
 RESIDENTS = 100
 PER_RESIDENT = 10

@@ -27,7 +27,8 @@ from telegram.ext import Application, ContextTypes, MessageHandler, filters
 from telegram.warnings import PTBDeprecationWarning
 
 from tests.fakes import LoopbackServer
-from tests.fakes.telegram import FakeTelegram, SentMessage
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram_rules import SentMessage
 
 CHAT = 4242
 
