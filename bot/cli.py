@@ -111,20 +111,20 @@ def staff_add(
     config: ConfigOption = None,
 ) -> None:
     """Add a staff user (or reset one); the password comes from a prompt or LP_NEW_PASSWORD."""
-    from models.db import create_engine, sessionmaker
+    from models.db import Database
     from models.staff import StaffError, add_staff
 
     settings = settings_or_exit(config)
     password = os.environ.get("LP_NEW_PASSWORD") or getpass.getpass("Password: ")
 
     async def main() -> None:
-        engine = create_engine(settings.database.url)
+        db = Database(settings.database.url)
         try:
-            async with sessionmaker(engine)() as session, session.begin():
+            async with db.transaction() as session:
                 user = await add_staff(session, email, password, role)
                 err.print(f"Staff user {user.email} ({user.role}) is ready.")
         finally:
-            await engine.dispose()
+            await db.dispose()
 
     try:
         asyncio.run(main())

@@ -19,7 +19,8 @@ from typing import Protocol
 
 from sqlalchemy import select, update
 
-from flows.types import Choice, Reply
+from bot.messages import as_reply
+from flows.types import Reply
 from models.base import utcnow
 from models.db import Database
 from models.tables import Delivery, Message, Resident
@@ -77,10 +78,6 @@ class Due:
     attempts: int
     automated: bool = False  # an update rather than a reply to something the resident said
     last_inbound_at: datetime | None = None
-
-
-def as_reply(message: Message) -> Reply:
-    return Reply(message.text, tuple(Choice(c["value"], c["label"]) for c in message.choices or []))
 
 
 class DeliveryWorker:
@@ -221,17 +218,16 @@ class DeliveryWorker:
     async def _retry(self, item: Due, seconds: float, error: str, *, count: bool) -> None:
         attempts = item.attempts + (1 if count else 0)
         status = "failed" if attempts >= MAX_ATTEMPTS else "queued"
-        async with self.db.transaction() as session:
-            await session.execute(
-                update(Delivery)
-                .where(Delivery.id == item.id)
-                .values(
-                    status=status,
-                    attempts=attempts,
-                    error=error,
-                    not_before=utcnow() + timedelta(seconds=seconds),
-                )
+        await self.db.write(
+            update(Delivery)
+            .where(Delivery.id == item.id)
+            .values(
+                status=status,
+                attempts=attempts,
+                error=error,
+                not_before=utcnow() + timedelta(seconds=seconds),
             )
+        )
 
     async def _unreachable(self, item: Due, error: str) -> None:
         now = utcnow()
@@ -252,7 +248,4 @@ class DeliveryWorker:
     async def _requeue(self, ids: list[int]) -> None:
         if not ids:
             return
-        async with self.db.transaction() as session:
-            await session.execute(
-                update(Delivery).where(Delivery.id.in_(ids)).values(status="queued")
-            )
+        await self.db.write(update(Delivery).where(Delivery.id.in_(ids)).values(status="queued"))

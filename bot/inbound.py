@@ -12,11 +12,11 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.effects import EffectContext, apply_effects, save_state
-from bot.messages import InboundMessage, InboundResult, OutboundReply
+from bot.messages import InboundMessage, InboundResult, OutboundReply, as_reply
 from bot.settings import Settings
 from bot.tagging import TaggingWorker
 from flows import MAX_TEXT_CHARS, Flow, advance
-from flows.types import Choice, IncomingKind, Reply, State
+from flows.types import IncomingKind, Reply, State
 from models.db import Database
 from models.repositories import ConversationRepository, MessageRepository, ResidentRepository
 from models.tables import Delivery, Message, MessageTag, Resident, SafeguardingAlert
@@ -269,12 +269,6 @@ async def replay(messages: MessageRepository, seen: Message) -> InboundResult:
     rows = await messages.replies_to(seen.id)
     replies = tuple(OutboundReply(as_reply(row), row.id) for row in rows)
     return InboundResult(replies, duplicate=True, resident_id=seen.resident_id, message_id=seen.id)
-
-
-def as_reply(row: Message) -> Reply:
-    """A stored outbound message as a Reply again."""
-    choices = tuple(Choice(c["value"], c["label"]) for c in row.choices or [])
-    return Reply(row.text, choices)
 
 
 def summarise(tags: TagResult | None) -> dict[str, list[str]]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flows.types import Incoming, Reply
+from flows.types import Choice, Incoming, Reply
+from models.tables import Message
 
 
 @dataclass(frozen=True)
@@ -38,3 +39,8 @@ class InboundResult:
     safeguarding: str | None = None
     erased: bool = False
     tags: dict[str, list[str]] = field(default_factory=dict)
+
+
+def as_reply(row: Message) -> Reply:
+    """A stored outbound message as a Reply again (text and its choices)."""
+    return Reply(row.text, tuple(Choice(c["value"], c["label"]) for c in row.choices or []))

@@ -89,20 +89,15 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def _run(fn: Any, *args: Any) -> None:
-    # Alembic's env.py drives its own event loop; keep it off any loop already running.
-    fn(*args)
-
-
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations up to `revision` (synchronous; call from a thread inside a loop)."""
     ensure_sqlite_dir(url)
-    _run(command.upgrade, alembic_config(url), revision)
+    command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str = "base") -> None:
     """Undo migrations down to `revision`."""
-    _run(command.downgrade, alembic_config(url), revision)
+    command.downgrade(alembic_config(url), revision)
 
 
 async def upgrade_async(url: str, revision: str = "head") -> None:

@@ -13,8 +13,7 @@ from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.inbound import as_reply
-from bot.messages import InboundMessage, InboundResult
+from bot.messages import InboundMessage, InboundResult, as_reply
 from bot.runtime import Runtime
 from flows.types import Incoming, IncomingKind, Reply
 from models.repositories import MessageRepository, ResidentRepository
