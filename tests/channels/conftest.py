@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -16,12 +17,13 @@ from sqlalchemy import select
 from bot.app import create_app
 from bot.runtime import Runtime
 from bot.settings import load_settings
-from models.tables import Delivery
+from models.tables import Delivery, Resident
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.telegram_rules import TOKEN
 from themes.types import Tagger
 
 AppFactory = Callable[..., AbstractAsyncContextManager[FastAPI]]
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -64,15 +66,37 @@ def runtime_of(app: FastAPI) -> Runtime:
     return runtime
 
 
-async def delivery_statuses(app: FastAPI, until: set[str], seconds: float = 5.0) -> set[str]:
-    """The set of delivery statuses, once it equals `until` or the time is up."""
+async def eventually(
+    read: Callable[[], Awaitable[T]], done: Callable[[T], bool], seconds: float = 5.0
+) -> T:
+    """Read until `done` holds or the time is up; returns the last reading either way."""
     deadline = time.monotonic() + seconds
     while True:
-        async with runtime_of(app).sessions() as session:
-            statuses = set((await session.execute(select(Delivery.status))).scalars().all())
-        if statuses == until or time.monotonic() > deadline:
-            return statuses
+        value = await read()
+        if done(value) or time.monotonic() > deadline:
+            return value
         await asyncio.sleep(0.05)
+
+
+async def delivery_statuses(app: FastAPI, until: set[str], seconds: float = 5.0) -> set[str]:
+    """The set of delivery statuses, once it equals `until` or the time is up."""
+
+    async def read() -> set[str]:
+        async with runtime_of(app).sessions() as session:
+            return set((await session.execute(select(Delivery.status))).scalars().all())
+
+    return await eventually(read, lambda statuses: statuses == until, seconds)
+
+
+async def unreachable_since(app: FastAPI) -> datetime | None:
+    """When the (only) resident was marked unreachable, waiting up to 5 s for it."""
+
+    async def read() -> datetime | None:
+        async with runtime_of(app).sessions() as session:
+            resident = (await session.execute(select(Resident))).scalar_one_or_none()
+        return resident.unreachable_at if resident is not None else None
+
+    return await eventually(read, lambda when: when is not None)
 
 
 @asynccontextmanager

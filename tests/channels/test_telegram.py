@@ -11,7 +11,13 @@ from sqlalchemy import select
 from bot.privacy import export_resident
 from models.repositories import ResidentRepository
 from models.tables import Consent, Delivery, Resident
-from tests.channels.conftest import AppFactory, delivery_statuses, http, runtime_of
+from tests.channels.conftest import (
+    AppFactory,
+    delivery_statuses,
+    http,
+    runtime_of,
+    unreachable_since,
+)
 from tests.fakes.telegram import FakeTelegram
 
 CHAT = 4242
@@ -165,15 +171,7 @@ async def test_a_blocked_bot_marks_the_resident_unreachable(
         telegram.block(CHAT)
         telegram.user_sends(CHAT, "hello")
         await telegram.wait_for_calls("sendMessage", 1)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            async with runtime_of(app).sessions() as session:
-                resident = (await session.execute(select(Resident))).scalar_one_or_none()
-                if resident is not None and resident.unreachable_at is not None:
-                    break
-            await asyncio.sleep(0.05)
-        assert resident is not None
-        assert resident.unreachable_at is not None
+        assert await unreachable_since(app) is not None
         async with runtime_of(app).sessions() as session:
             statuses = (await session.execute(select(Delivery.status))).scalars().all()
         assert statuses == ["failed"]

@@ -17,7 +17,13 @@ from sqlalchemy import select
 from bot.app import create_app
 from bot.settings import load_settings
 from models.tables import Delivery, Message, Resident, Update
-from tests.channels.conftest import delivery_statuses, http, runtime_of
+from tests.channels.conftest import (
+    delivery_statuses,
+    eventually,
+    http,
+    runtime_of,
+    unreachable_since,
+)
 from tests.fakes.whatsapp import (
     ACCESS_TOKEN,
     PHONE_NUMBER_ID,
@@ -287,16 +293,7 @@ async def test_an_unreachable_number_is_marked(whatsapp_app: Factory, graph: Fak
     async with whatsapp_app() as (app, client):
         graph.unreachable(WA_ID)
         await deliver(client, text_message(WA_ID, "hello", graph=graph))
-        deadline = time.monotonic() + 5
-        resident = None
-        while time.monotonic() < deadline:
-            async with runtime_of(app).sessions() as session:
-                resident = (await session.execute(select(Resident))).scalar_one()
-            if resident.unreachable_at is not None:
-                break
-            await asyncio.sleep(0.05)
-        assert resident is not None
-        assert resident.unreachable_at is not None
+        assert await unreachable_since(app) is not None
 
 
 async def test_a_crisis_message_gets_116_123_within_a_second(
@@ -328,12 +325,12 @@ async def test_a_rejected_token_stops_the_channel_and_keeps_the_message(
     async with whatsapp_app() as (app, client):
         graph.fail_next(190)
         await deliver(client, text_message(WA_ID, "hello", graph=graph))
-        deadline = time.monotonic() + 5
-        while True:
-            if "whatsapp" in app.state.whatsapp.worker.down or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.05)
-        assert "whatsapp" in app.state.whatsapp.worker.down
+        worker = app.state.whatsapp.worker
+
+        async def down() -> set[str]:
+            return set(worker.down)
+
+        assert "whatsapp" in await eventually(down, lambda channels: "whatsapp" in channels)
         assert any(
             r.levelname == "CRITICAL" and r.getMessage() == "channel_down" for r in caplog.records
         )
