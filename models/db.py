@@ -98,8 +98,3 @@ def upgrade(url: str, revision: str = "head") -> None:
 def downgrade(url: str, revision: str = "base") -> None:
     """Undo migrations down to `revision`."""
     command.downgrade(alembic_config(url), revision)
-
-
-async def upgrade_async(url: str, revision: str = "head") -> None:
-    """`upgrade` from async code, in a worker thread with its own event loop."""
-    await asyncio.to_thread(upgrade, url, revision)

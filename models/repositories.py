@@ -94,16 +94,6 @@ class ConsentRepository(Repository):
         query = select(Consent).where(Consent.resident_id == resident_id).order_by(Consent.id)
         return (await self.session.execute(query)).scalars().all()
 
-    async def active(self, resident_id: int, purpose: str) -> bool:
-        """Whether a granted, unwithdrawn consent for `purpose` stands."""
-        query = select(func.count()).where(
-            Consent.resident_id == resident_id,
-            Consent.purpose == purpose,
-            Consent.granted.is_(True),
-            Consent.withdrawn_at.is_(None),
-        )
-        return bool((await self.session.execute(query)).scalar_one())
-
 
 class ConversationRepository(Repository):
     async def latest(self, resident_id: int) -> Conversation | None:
@@ -177,12 +167,6 @@ class MessageRepository(Repository):
 
 
 class AlertRepository(Repository):
-    async def open_for(self, resident_id: int) -> Sequence[SafeguardingAlert]:
-        query = select(SafeguardingAlert).where(
-            SafeguardingAlert.resident_id == resident_id, SafeguardingAlert.status == "open"
-        )
-        return (await self.session.execute(query)).scalars().all()
-
     async def count_open(self) -> int:
         query = select(func.count()).where(SafeguardingAlert.status == "open")
         return int((await self.session.execute(query)).scalar_one())
