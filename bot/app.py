@@ -21,6 +21,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings, SettingsError
 from themes.types import Tagger
 from web import public, staff
+from web.auth import SignInRequired
 from web.context import WebContext
 
 log = logging.getLogger("listening_post.app")
@@ -86,6 +87,10 @@ def create_app(settings: Settings, tagger: Tagger | None = None) -> FastAPI:
     app.include_router(whatsapp.router())
     app.include_router(staff.router())
     app.include_router(public.router())
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in_first(request: Request, exc: SignInRequired) -> RedirectResponse:
+        return RedirectResponse("/staff/login", status_code=303)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> JSONResponse:

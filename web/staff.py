@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.base import Base, utcnow
 from models.repositories import AlertRepository, StaffRepository
 from models.staff import verify_password
-from models.tables import Conversation, Message, Resident, StaffUser
+from models.tables import Conversation, Message, Resident
+from web.auth import signed_in_staff
 from web.context import TEMPLATES, WebContext, web_context
 
 Context = Annotated[WebContext, Depends(web_context)]
@@ -34,15 +35,6 @@ def csrf_ok(request: Request, submitted: str) -> bool:
     return isinstance(expected, str) and hmac.compare_digest(expected, submitted)
 
 
-async def current_staff(request: Request, ctx: WebContext) -> StaffUser | None:
-    staff_id = request.session.get("staff_id")
-    if not isinstance(staff_id, int):
-        return None
-    async with ctx.sessions() as session:
-        user = await StaffRepository(session).get(staff_id)
-    return user if user is not None and user.disabled_at is None else None
-
-
 def _login_page(request: Request, error: str = "", status: int = 200) -> Response:
     context = {"csrf": csrf_token(request), "error": error}
     return TEMPLATES.TemplateResponse(request, "login.html", context, status_code=status)
@@ -54,7 +46,7 @@ def router() -> APIRouter:
 
     @routes.get("/staff", response_class=HTMLResponse)
     async def home(request: Request, ctx: Context) -> Response:
-        user = await current_staff(request, ctx)
+        user = await signed_in_staff(request, ctx)
         if user is None:
             return RedirectResponse("/staff/login", status_code=303)
         async with ctx.sessions() as session:
