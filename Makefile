@@ -44,6 +44,8 @@ bench: install
 	$(PY) benchmarks/bench_tagging.py
 	$(PY) benchmarks/bench_loop_lag.py
 	$(PY) benchmarks/bench_telegram.py
+	$(PY) benchmarks/bench_dashboard.py
+	$(PY) benchmarks/bench_updates.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis

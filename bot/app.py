@@ -16,13 +16,15 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from bot.channels import telegram, webchat, whatsapp
 from bot.channels.lifecycle import Channels
+from bot.dashboard import dashboard_context
 from bot.http import BodyLimitMiddleware
 from bot.runtime import Runtime
 from bot.settings import Settings, SettingsError
 from themes.types import Tagger
-from web import public, staff
+from web import api, dashboard, public, staff, updates_admin
 from web.auth import SignInRequired
-from web.context import WebContext
+from web.counts import CountsKeeper
+from web.errors import install_error_pages
 
 log = logging.getLogger("listening_post.app")
 STAFF_SESSION_SECONDS = 8 * 60 * 60
@@ -53,9 +55,8 @@ def create_app(settings: Settings, tagger: Tagger | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await Runtime.start(settings, tagger)
         app.state.runtime = runtime
-        app.state.web = WebContext(
-            runtime.sessions, redact_pii=settings.privacy.redact_pii_in_dashboard
-        )
+        app.state.web = dashboard_context(settings, runtime)
+        counts = CountsKeeper(app.state.web)
         channels = Channels(runtime)
         app.state.telegram = channels.telegram
         app.state.whatsapp = channels.whatsapp
@@ -65,6 +66,7 @@ def create_app(settings: Settings, tagger: Tagger | None = None) -> FastAPI:
             yield
         finally:
             await channels.stop()
+            await counts.stop()
             await runtime.close()
             log.info("stopped")
 
@@ -86,7 +88,12 @@ def create_app(settings: Settings, tagger: Tagger | None = None) -> FastAPI:
     app.include_router(telegram.router())
     app.include_router(whatsapp.router())
     app.include_router(staff.router())
+    app.include_router(dashboard.router())
+    app.include_router(api.router())
+    app.mount("/staff/static", StaticFiles(directory=dashboard.STATIC), name="staff_static")
+    install_error_pages(app)
     app.include_router(public.router())
+    app.include_router(updates_admin.router())
 
     @app.exception_handler(SignInRequired)
     async def sign_in_first(request: Request, exc: SignInRequired) -> RedirectResponse:

@@ -27,6 +27,8 @@ staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 resident_app = typer.Typer(help="One resident's data: export or erase.", no_args_is_help=True)
 app.add_typer(staff_app, name="staff")
 app.add_typer(resident_app, name="resident")
+dev_app = typer.Typer(help="Development helpers.", no_args_is_help=True)
+app.add_typer(dev_app, name="dev")
 err = Console(stderr=True)
 
 ConfigOption = Annotated[
@@ -195,6 +197,33 @@ def themes_train(
     err.print(f"Pipeline {outcome.version} in {outcome.path}: {verdict}.")
 
 
+def _add_updates() -> None:
+    from bot.updates_cli import app as updates_app
+
+    app.add_typer(updates_app, name="updates", help='"You said, we did" updates.')
+
+
+@dev_app.command("seed")
+def dev_seed(
+    messages: Annotated[int, typer.Option(min=2, help="About this many messages.")] = 10_000,
+    residents: Annotated[int, typer.Option(min=1, help="Residents.")] = 500,
+    weeks: Annotated[int, typer.Option(min=1, help="Spread over the last N weeks.")] = 52,
+    config: ConfigOption = None,
+) -> None:
+    """Fill the database with made-up conversations (realistic theme mix) for trying things."""
+    from bot.seed import recount, seed
+
+    settings = settings_or_exit(config)
+    upgrade(settings.database.url)
+    report = asyncio.run(seed(settings.database.url, residents, messages, weeks))
+    asyncio.run(recount(settings.database.url))
+    err.print(
+        f"Added {report.residents} residents, {report.messages} messages, {report.tags} tags, "
+        f"{report.alerts} safeguarding alerts; dashboard counts rebuilt."
+    )
+
+
 def main() -> None:
     _add_themes()
+    _add_updates()
     app()

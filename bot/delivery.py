@@ -12,18 +12,19 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import aliased
 
-from bot.messages import as_reply
+from bot.messages import InboundMessage, InboundResult, as_reply
 from flows.types import Reply
 from models.base import utcnow
 from models.db import Database
-from models.tables import Delivery, Message, Resident
+from models.tables import Delivery, Message, Resident, Update
 
 log = logging.getLogger("listening_post.delivery")
 MAX_ATTEMPTS = 5
@@ -78,14 +79,35 @@ class Due:
     attempts: int
     automated: bool = False  # an update rather than a reply to something the resident said
     last_inbound_at: datetime | None = None
+    update_id: int | None = None
+
+
+class UpdateGate(Protocol):
+    """What the worker asks about updates (bot/updates.py): whether, what and how it went."""
+
+    def sends_updates(self) -> bool: ...
+
+    def compose(self, update: Update) -> Reply: ...
+
+    async def clear_to_send(self, item: Due) -> bool: ...
+
+    async def record_sent(self, item: Due, platform_id: str) -> None: ...
 
 
 class DeliveryWorker:
     """Sends queued deliveries for the channels it has senders for."""
 
-    def __init__(self, db: Database, senders: Mapping[str, Sender]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        senders: Mapping[str, Sender],
+        gate: UpdateGate | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.db = db
         self.senders = dict(senders)
+        self.gate = gate  # without one, updates are left for a process that has
+        self.clock = clock
         self.wake = asyncio.Event()
         self.down: set[str] = set()
         self.stopping = False
@@ -128,14 +150,41 @@ class DeliveryWorker:
         await asyncio.gather(*(self._send_group(group) for group in groups.values()))
         return len(due)
 
+    async def send_claimed(self, message: InboundMessage, result: InboundResult) -> None:
+        """Send the replies an inbound transaction claimed, in order, straight after commit.
+
+        This spares a round through the queue for the commonest send of all, the answer to
+        what a resident just said; it keeps the same pacing, retries and records.
+        """
+        if result.resident_id is None:
+            return
+        due = [
+            Due(
+                item.claimed_delivery,
+                result.resident_id,
+                message.address,
+                message.channel,
+                item.reply,
+                0,
+                last_inbound_at=message.incoming.at,
+            )
+            for item in result.replies
+            if item.claimed_delivery is not None
+        ]
+        if due and message.channel in self.down:
+            await self._requeue([item.id for item in due])
+        elif due:
+            await self._send_group(due)
+
     async def claim(self) -> list[Due]:
         channels = [c for c in self.senders if c not in self.down]
         if not channels:
             return []
-        now = utcnow()
+        now = self.clock()
         query = (
-            select(Delivery, Message, Resident)
-            .join(Message, Message.id == Delivery.message_id)
+            select(Delivery, Message, Resident, Update)
+            .outerjoin(Message, Message.id == Delivery.message_id)
+            .outerjoin(Update, Update.id == Delivery.update_id)
             .join(Resident, Resident.id == Delivery.resident_id)
             .where(
                 Delivery.status == "queued",
@@ -145,26 +194,55 @@ class DeliveryWorker:
             .order_by(Delivery.id)
             .limit(BATCH)
         )
+        if self.gate is None or not self.gate.sends_updates():
+            query = query.where(Delivery.update_id.is_(None))
+        # A resident whose reply is being sent straight after their message (send_claimed)
+        # waits: their next message must not overtake it.
+        in_flight = aliased(Delivery)
+        query = query.where(
+            ~select(in_flight.id)
+            .where(in_flight.resident_id == Delivery.resident_id, in_flight.status == "sending")
+            .exists()
+        )
         async with self.db.transaction() as session:
             rows = (await session.execute(query)).all()
-            ids = [delivery.id for delivery, _, _ in rows]
-            if ids:
-                await session.execute(
-                    update(Delivery).where(Delivery.id.in_(ids)).values(status="sending")
+            # Claimed only if still queued: another process may have taken some meanwhile.
+            claimed = set(
+                (
+                    await session.execute(
+                        update(Delivery)
+                        .where(
+                            Delivery.id.in_([d.id for d, *_ in rows]), Delivery.status == "queued"
+                        )
+                        .values(status="sending")
+                        .returning(Delivery.id)
+                    )
                 )
-        return [
-            Due(
-                d.id,
-                r.id,
-                r.address,
-                d.channel,
-                as_reply(m),
-                d.attempts,
-                automated=d.update_id is not None,
-                last_inbound_at=r.last_inbound_at,
+                .scalars()
+                .all()
+                if rows
+                else ()
             )
-            for d, m, r in rows
-        ]
+        return [self._due(d, m, r, u) for d, m, r, u in rows if d.id in claimed]
+
+    def _due(self, d: Delivery, m: Message | None, r: Resident, u: Update | None) -> Due:
+        if m is not None:
+            reply = as_reply(m)
+        elif u is not None and self.gate is not None:
+            reply = self.gate.compose(u)
+        else:
+            reply = Reply("")
+        return Due(
+            d.id,
+            r.id,
+            r.address,
+            d.channel,
+            reply,
+            d.attempts,
+            automated=d.update_id is not None,
+            last_inbound_at=r.last_inbound_at,
+            update_id=d.update_id,
+        )
 
     async def _send_group(self, group: Sequence[Due]) -> None:
         """One resident's deliveries, in order; after a failure the rest wait their turn."""
@@ -175,8 +253,15 @@ class DeliveryWorker:
 
     async def _send_one(self, item: Due) -> bool:
         sender = self.senders[item.channel]
+        # Updates: consent, stop, quiet hours and the frequency cap are checked again now,
+        # before queueing for a slot, so nothing slow stands between the slot and the send.
+        if item.automated and self.gate is not None and not await self.gate.clear_to_send(item):
+            return False
+        await sender.pace(item.address)
+        if self.stopping:  # asked to stop while waiting for a slot: it goes out after restart
+            await self._requeue([item.id])
+            return False
         try:
-            await sender.pace(item.address)
             platform_id = await sender.send(item.address, item.reply, item)
         except RetryAfter as exc:
             sender.hold_off(exc.seconds)
@@ -197,7 +282,10 @@ class DeliveryWorker:
             log.exception("send_failed", extra={"channel": item.channel, "delivery_id": item.id})
             await self._retry(item, min(2 ** (item.attempts + 1), 300), repr(exc), count=True)
             return False
-        await self._finish(item, "sent", platform_id=platform_id)
+        if item.automated and self.gate is not None:
+            await self.gate.record_sent(item, platform_id)
+        else:
+            await self._finish(item, "sent", platform_id=platform_id)
         return True
 
     async def _finish(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,11 +18,16 @@ from bot.tagging import TaggingWorker
 from flows import MAX_TEXT_CHARS, Flow, advance
 from flows.types import IncomingKind, Reply, State
 from models.db import Database
-from models.repositories import ConversationRepository, MessageRepository, ResidentRepository
+from models.repositories import Arrival, MessageRepository, ResidentRepository
 from models.tables import Delivery, Message, MessageTag, Resident, SafeguardingAlert
 from themes.types import TagResult
 
 log = logging.getLogger("listening_post.inbound")
+AfterCommit = Callable[[InboundResult], Awaitable[None]]
+# Built once and reused: on this path building a statement costs about as much as running it.
+INSERT_MESSAGES = insert(Message).returning(Message.id, sort_by_parameter_order=True)
+INSERT_DELIVERIES = insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True)
+INSERT_TAGS = insert(MessageTag)
 
 
 class KeyedLocks:
@@ -63,13 +68,22 @@ class InboundService:
         self._locks = KeyedLocks()
         self.push_channels: set[str] = set()
 
-    async def handle(self, message: InboundMessage) -> InboundResult:
-        """Process one message; replies are returned only once the transaction has committed."""
+    async def handle(
+        self, message: InboundMessage, after_commit: AfterCommit | None = None
+    ) -> InboundResult:
+        """Process one message; replies are returned only once the transaction has committed.
+
+        `after_commit` (a channel sending the replies it claimed) runs while this resident's
+        next message still waits its turn, so replies go out in the order they were written.
+        """
         message = truncate(message)
         tags = await self._tag(message)
         key = f"{message.channel}:{message.address}"
-        async with self._locks.hold(key), self.db.transaction() as session:
-            result = await self._handle(session, message, tags)
+        async with self._locks.hold(key):
+            async with self.db.transaction() as session:
+                result = await self._handle(session, message, tags)
+            if after_commit is not None:
+                await after_commit(result)
         log.info(
             "inbound",
             extra={
@@ -94,19 +108,23 @@ class InboundService:
     async def _handle(
         self, session: AsyncSession, message: InboundMessage, tags: TagResult | None
     ) -> InboundResult:
-        messages = MessageRepository(session)
-        if message.channel_message_id is not None:
-            seen = await messages.find_inbound(message.channel, message.channel_message_id)
-            if seen is not None:
-                return await replay(messages, seen)
-        at = message.incoming.at
-        resident = await ResidentRepository(session).get_or_create(
-            message.channel, message.address, at
+        residents = ResidentRepository(session)
+        arrival = await residents.arrival(
+            message.channel, message.address, message.channel_message_id
         )
+        if arrival is not None and arrival.seen_message_id is not None:
+            return await replay(MessageRepository(session), arrival)
+        at = message.incoming.at
+        if arrival is None:
+            resident = await residents.get_or_create(message.channel, message.address, at)
+            conversation, waiting = None, False
+        else:
+            resident, conversation = arrival.resident, arrival.conversation
+            waiting = arrival.deliveries_waiting
         if message.source and not resident.source:
             resident.source = message.source[:64]
         resident.last_inbound_at = at
-        conversation = await ConversationRepository(session).latest(resident.id)
+        # Not added to the session: the row is inserted once, complete, by insert_message.
         inbound = Message(
             resident_id=resident.id,
             conversation_id=conversation.id if conversation else None,
@@ -118,11 +136,12 @@ class InboundService:
             pipeline_version=tags.version if tags else None,
             created_at=at,
         )
-        session.add(inbound)
+        push = message.channel in self.push_channels
+        claim = push and message.send_at_once and not waiting
         if tags is not None and tags.safeguarding is not None:
-            await session.flush()
+            await insert_message(session, inbound)
             await store_tags(session, inbound, tags)
-            return await self._safeguard(session, resident, inbound, tags.safeguarding)
+            return await self._safeguard(session, resident, inbound, tags.safeguarding, claim)
         state = State.from_json(conversation.state) if conversation else State()
         flow = message.flow or self.settings.conversation.default_flow
         outcome = advance(self.flows, state, message.incoming, default_flow=flow)
@@ -131,22 +150,30 @@ class InboundService:
         if context.erased:
             out = tuple(OutboundReply(reply) for reply in replies)
             return InboundResult(out, resident_id=None, erased=True)
-        # The message row is written once, complete: after the flow said which step it answered.
+        # Written after the flow said which step it answered and which conversation it is in.
         conversation = await save_state(context, outcome, self.flows)
-        await session.flush()
+        await insert_message(session, inbound)
         if tags is not None:
             await store_tags(session, inbound, tags)
         conversation_id = conversation.id if conversation else None
-        push = message.channel in self.push_channels
         stored = await store_replies(
-            session, inbound, conversation_id, coalesce(replies) if push else replies, push
+            session,
+            inbound,
+            conversation_id,
+            coalesce(replies) if push else replies,
+            Outbox(push, claim),
         )
         return InboundResult(
             stored, resident_id=resident.id, message_id=inbound.id, tags=summarise(tags)
         )
 
     async def _safeguard(
-        self, session: AsyncSession, resident: Resident, inbound: Message, category: str
+        self,
+        session: AsyncSession,
+        resident: Resident,
+        inbound: Message,
+        category: str,
+        claim: bool,
     ) -> InboundResult:
         """Crisis reply first, an alert for staff, and no automated messages for now."""
         at = inbound.created_at
@@ -163,7 +190,7 @@ class InboundService:
             inbound,
             inbound.conversation_id,
             [reply],
-            resident.channel in self.push_channels,
+            Outbox(resident.channel in self.push_channels, claim),
         )
         log.log(
             logging.getLevelNamesMapping()[self.settings.safeguarding.alert_log_level],
@@ -219,7 +246,25 @@ async def store_tags(session: AsyncSession, message: Message, result: TagResult)
             }
         )
     if rows:
-        await session.execute(insert(MessageTag), rows)
+        await session.execute(INSERT_TAGS, rows)
+
+
+@dataclass(frozen=True)
+class Outbox:
+    """Whether replies get deliveries (push channels) and whether the channel sends them itself."""
+
+    push: bool
+    claim: bool = False
+
+
+async def insert_message(session: AsyncSession, message: Message) -> None:
+    """Insert a message built outside the session in one statement (lighter than a flush)."""
+    values = {
+        column.key: value
+        for column in Message.__table__.columns
+        if column.key != "id" and (value := getattr(message, column.key)) is not None
+    }
+    message.id = (await session.execute(INSERT_MESSAGES, [values])).scalar_one()
 
 
 async def store_replies(
@@ -227,48 +272,65 @@ async def store_replies(
     inbound: Message,
     conversation: int | None,
     replies: list[Reply],
-    push: bool,
+    outbox: Outbox,
 ) -> tuple[OutboundReply, ...]:
     """Keep each reply as an outbound message linked to the message it answers.
 
-    On push channels (Telegram, WhatsApp) each also gets a queued delivery in the same
-    transaction, which the delivery worker sends after commit.
+    On push channels (Telegram, WhatsApp) each also gets a delivery in the same transaction:
+    queued for the delivery worker, or, when `outbox.claim`, already marked 'sending' for the
+    channel to send straight after commit (a crash in between puts it back in the queue).
     """
+    if not replies:
+        return ()
     rows = [
-        Message(
-            resident_id=inbound.resident_id,
-            conversation_id=conversation,
-            in_reply_to_id=inbound.id,
-            direction="out",
-            kind="text",
-            channel=inbound.channel,
-            text=reply.text,
-            choices=[{"value": c.value, "label": c.label} for c in reply.choices] or None,
-            created_at=inbound.created_at,
-        )
+        {
+            "resident_id": inbound.resident_id,
+            "conversation_id": conversation,
+            "in_reply_to_id": inbound.id,
+            "direction": "out",
+            "kind": "text",
+            "channel": inbound.channel,
+            "text": reply.text,
+            "choices": [{"value": c.value, "label": c.label} for c in reply.choices] or None,
+            "created_at": inbound.created_at,
+        }
         for reply in replies
     ]
-    session.add_all(rows)
-    await session.flush()
-    if push:
-        session.add_all(
-            Delivery(
-                resident_id=row.resident_id,
-                message_id=row.id,
-                channel=row.channel,
-                created_at=row.created_at,
-            )
-            for row in rows
-        )
-        await session.flush()
-    return tuple(OutboundReply(r, row.id) for r, row in zip(replies, rows, strict=True))
+    ids = await _insert_returning_ids(session, Message, rows)
+    if not outbox.push:
+        return tuple(OutboundReply(r, i) for r, i in zip(replies, ids, strict=True))
+    deliveries = [
+        {
+            "resident_id": inbound.resident_id,
+            "message_id": message_id,
+            "channel": inbound.channel,
+            "status": "sending" if outbox.claim else "queued",
+            "created_at": inbound.created_at,
+        }
+        for message_id in ids
+    ]
+    claimed = await _insert_returning_ids(session, Delivery, deliveries)
+    return tuple(
+        OutboundReply(r, i, d if outbox.claim else None)
+        for r, i, d in zip(replies, ids, claimed, strict=True)
+    )
 
 
-async def replay(messages: MessageRepository, seen: Message) -> InboundResult:
+async def _insert_returning_ids(
+    session: AsyncSession,
+    table: type[Message] | type[Delivery],
+    rows: Sequence[Mapping[str, object]],
+) -> list[int]:
+    statement = INSERT_MESSAGES if table is Message else INSERT_DELIVERIES
+    return list((await session.execute(statement, rows)).scalars().all())
+
+
+async def replay(messages: MessageRepository, arrival: Arrival) -> InboundResult:
     """A redelivered message: nothing is stored again; give back what we answered then."""
-    rows = await messages.replies_to(seen.id)
+    seen = arrival.seen_message_id
+    rows = await messages.replies_to(seen) if seen is not None else ()
     replies = tuple(OutboundReply(as_reply(row), row.id) for row in rows)
-    return InboundResult(replies, duplicate=True, resident_id=seen.resident_id, message_id=seen.id)
+    return InboundResult(replies, duplicate=True, resident_id=arrival.resident.id, message_id=seen)
 
 
 def summarise(tags: TagResult | None) -> dict[str, list[str]]:

@@ -18,6 +18,7 @@ class InboundMessage:
     channel_message_id: str | None = None
     source: str | None = None  # where the resident came from (deep-link payload), if known
     flow: str | None = None  # start this flow rather than the default one
+    send_at_once: bool = False  # the channel sends its claimed replies itself, after commit
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class OutboundReply:
 
     reply: Reply
     message_id: int | None = None
+    claimed_delivery: int | None = None  # marked 'sending' for the channel to send at once
 
 
 @dataclass(frozen=True)

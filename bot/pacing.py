@@ -30,17 +30,27 @@ class RateLimiter:
         self._lock = asyncio.Lock()
 
     async def acquire(self, address: str) -> None:
-        """Wait until a send to `address` keeps within both rates, then claim the slot."""
+        """Wait until a send to `address` keeps within both rates, then claim the slot.
+
+        Senders queue for the global slot one at a time (the lock is fair), and each next
+        slot is counted from when the previous one was actually taken: if the event loop
+        stalls, the senders held up go out spaced, never in a burst that breaks the limit.
+        A recipient's own spacing is waited for outside the queue, holding no one else up.
+        """
+        own = self._next_for.get(address, 0.0) - self.clock()
+        if own > 0:
+            await self.sleep(own)
         async with self._lock:
+            while (delay := self._next - self.clock()) > 0:
+                await self.sleep(delay)
             now = self.clock()
-            slot = max(now, self._next, self._next_for.get(address, 0.0))
-            self._next = slot + self.gap
+            # Woken a little late (as every sleeper is): keep to the schedule, or the rate
+            # drifts down; late by more (a stall, or idle): count from now.
+            on_time = now - self._next < self.gap / 4
+            self._next = (self._next if on_time else now) + self.gap
             if self.address_gap:
-                self._next_for[address] = slot + self.address_gap
+                self._next_for[address] = now + self.address_gap
                 self._forget_old(now)
-        delay = slot - now
-        if delay > 0:
-            await self.sleep(delay)
 
     def hold_off(self, seconds: float) -> None:
         """The platform said 429: nothing goes out for `seconds` from now."""

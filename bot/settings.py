@@ -75,6 +75,7 @@ class TelegramSettings(Section):
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
     poll_timeout: int = Field(default=30, ge=1, le=50)
+    poll_interval: float = Field(default=0.05, ge=0.0, le=5.0)
     token: SecretStr | None = None
     webhook_secret: SecretStr | None = None
 
@@ -124,6 +125,18 @@ class DeliverySettings(Section):
         return time.fromisoformat(start), time.fromisoformat(end)
 
 
+class SchedulerSettings(Section):
+    enabled: bool = True
+    lease_seconds: float = Field(default=30.0, ge=2)
+    check_seconds: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _renews_in_time(self) -> SchedulerSettings:
+        if self.check_seconds * 2 > self.lease_seconds:
+            raise ValueError("scheduler.check_seconds: must be at most half of lease_seconds")
+        return self
+
+
 class SafeguardingSettings(Section):
     crisis_reply: str = Field(default=DEFAULT_CRISIS_REPLY, min_length=20)
     pause_automated_messages: bool = True
@@ -142,6 +155,24 @@ class ConversationSettings(Section):
 
 class TaggingSettings(Section):
     pipelines_dir: str = "var/pipelines"
+
+
+class AreasSettings(Section):
+    populations: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("populations")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        for area, population in value.items():
+            if population <= 0:
+                raise ValueError(f"population of {area!r} must be a positive number")
+        return value
+
+
+class DashboardSettings(Section):
+    reveal_role: Literal["staff", "manager", "admin"] = "manager"
+    page_size: int = Field(default=50, ge=10, le=500)
+    refresh_seconds: int = Field(default=300, ge=10)
 
 
 class LoggingSettings(Section):
@@ -170,10 +201,13 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     whatsapp: WhatsAppSettings = WhatsAppSettings()
     delivery: DeliverySettings = DeliverySettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     safeguarding: SafeguardingSettings = SafeguardingSettings()
     privacy: PrivacySettings = PrivacySettings()
     conversation: ConversationSettings = ConversationSettings()
     tagging: TaggingSettings = TaggingSettings()
+    areas: AreasSettings = AreasSettings()
+    dashboard: DashboardSettings = DashboardSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @model_validator(mode="after")

@@ -42,8 +42,11 @@ def ensure_sqlite_dir(url: str) -> None:
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine; SQLite gets foreign keys, WAL and a busy timeout on every connection."""
     ensure_sqlite_dir(url)
-    engine = create_async_engine(url, echo=echo, pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
+    # A ping per checkout guards against a server that dropped the connection; a SQLite file
+    # has no server, and on aiosqlite each ping is a round trip to its thread.
+    sqlite = make_url(url).get_backend_name() == "sqlite"
+    engine = create_async_engine(url, echo=echo, pool_pre_ping=not sqlite)
+    if sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
 

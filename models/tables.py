@@ -9,11 +9,14 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
+    Unicode,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -80,6 +83,10 @@ class Conversation(Base):
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(32))
     expires_at: Mapped[datetime | None]
+    # A check-back conversation opened by a "you said, we did" update: replies link to it.
+    update_id: Mapped[int | None] = mapped_column(
+        ForeignKey("updates.id", ondelete="SET NULL"), index=True
+    )
 
 
 class Message(Base):
@@ -90,6 +97,8 @@ class Message(Base):
         UniqueConstraint("channel", "channel_message_id"),
         Index("ix_messages_resident_created", "resident_id", "created_at"),
         Index("ix_messages_conversation", "conversation_id", "id"),
+        Index("ix_messages_direction_id", "direction", "id"),
+        Index("ix_messages_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
@@ -120,7 +129,13 @@ class MessageTag(Base):
     """A theme, signal or safeguarding label on a message, with the evidence that led to it."""
 
     __tablename__ = "message_tags"
-    __table_args__ = (Index("ix_message_tags_label", "kind", "label"),)
+    __table_args__ = (
+        Index("ix_message_tags_label", "kind", "label"),
+        # inbox filters walk one label newest first (keyset on message_id)
+        Index("ix_message_tags_label_message", "kind", "label", "message_id"),
+        Index("ix_message_tags_source", "source"),
+        Index("ix_message_tags_removed_at", "removed_at"),
+    )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     message_id: Mapped[int] = mapped_column(
@@ -188,6 +203,7 @@ class Action(Base):
     done_on: Mapped[date | None] = mapped_column(Date)
     themes: Mapped[list[str]] = mapped_column(JSON, default=list)
     areas: Mapped[list[str]] = mapped_column(JSON, default=list)
+    message_ids: Mapped[list[int]] = mapped_column(JSON, default=list)  # what prompted it
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id", ondelete="SET NULL")
     )
@@ -240,6 +256,26 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None]
 
 
+class SchedulerLease(Base):
+    """Who runs the scheduler: one row per lock name, held by one process until it expires."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime]
+
+
+class SchedulerJob(Base):
+    """APScheduler's SQLAlchemy job store table, declared here so migrations create it."""
+
+    __tablename__ = "apscheduler_jobs"
+
+    id: Mapped[str] = mapped_column(Unicode(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class Erasure(Base):
     """A record that an erasure happened (when, which channel): no personal data."""
 
@@ -249,3 +285,89 @@ class Erasure(Base):
     channel: Mapped[str] = mapped_column(String(16))
     requested_via: Mapped[str] = mapped_column(String(16))  # resident | staff | cli
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """A personal API token for /api; only its SHA-256 is kept, the token is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))  # shown in lists so people can tell them apart
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class PiiReveal(Base):
+    """The audit trail: who saw personal details unredacted, whose, when and how."""
+
+    __tablename__ = "pii_reveals"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    staff_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), index=True
+    )
+    resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="SET NULL"), index=True
+    )
+    what: Mapped[str] = mapped_column(String(16))  # transcript | export
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WeekCount(Base):
+    """Pre-aggregated inbound messages and residents per week, label, area and channel.
+
+    kind "all" (label "") counts every inbound message; area "" is "not given".
+    Refreshed from the messages in the background and adjusted in place by tag corrections.
+    """
+
+    __tablename__ = "dashboard_week_counts"
+
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    label: Mapped[str] = mapped_column(String(64), primary_key=True)
+    area: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    messages: Mapped[int] = mapped_column(Integer)
+    residents: Mapped[int] = mapped_column(Integer)
+
+
+class LabelTotal(Base):
+    """Like WeekCount over all time, so distinct residents stay exact."""
+
+    __tablename__ = "dashboard_label_totals"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    label: Mapped[str] = mapped_column(String(64), primary_key=True)
+    area: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    messages: Mapped[int] = mapped_column(Integer)
+    residents: Mapped[int] = mapped_column(Integer)
+
+
+class EvidencePhrase(Base):
+    """How often a piece of evidence (lower-cased) supported a theme, for "top phrases"."""
+
+    __tablename__ = "dashboard_phrases"
+
+    label: Mapped[str] = mapped_column(String(64), primary_key=True)
+    phrase: Mapped[str] = mapped_column(String(200), primary_key=True)
+    messages: Mapped[int] = mapped_column(Integer)
+    residents: Mapped[int] = mapped_column(Integer)
+
+
+class CountsRefresh(Base):
+    """When the dashboard counts were last rebuilt, and from what state of the data."""
+
+    __tablename__ = "dashboard_refresh"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(200))
+    refreshed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -213,7 +213,7 @@ class PhraseComponent:
 class SafeguardingComponent(PhraseComponent):
     """Recall-first risk phrases, vetoed only by exception phrases.
 
-    An exception (figurative, negated) vetoes the risk phrases it overlaps; a context
+    An exception (figurative, negated) vetoes the risk phrases it covers; a context
     exception (past and resolved, news, calls for services: "years ago", "on the news")
     vetoes the risk phrases of its sentence. Kept risk hits go to doc.user_data[spans_key],
     vetoed ones to VETOED_KEY and the exception hits to EXCEPTIONS_KEY, so a reviewer can
@@ -229,7 +229,7 @@ class SafeguardingComponent(PhraseComponent):
         vetoing = (EXCEPTION_LABEL, CONTEXT_LABEL)
         exceptions = [hit for hit in hits if hit.label in vetoing]
         risks = [hit for hit in hits if hit.label not in vetoing]
-        kept = [hit for hit in risks if not any(_overlaps(hit, e) for e in exceptions)]
+        kept = [hit for hit in risks if not any(_covers(e, hit) for e in exceptions)]
         contexts = [hit for hit in exceptions if hit.label == CONTEXT_LABEL]
         if contexts and kept:
             sentence = _sentence_ids(doc)
@@ -289,6 +289,15 @@ def _maximal(hits: Sequence[RuleHit]) -> list[RuleHit]:
 
 def _overlaps(a: RuleHit, b: RuleHit) -> bool:
     return a.start < b.end and b.start < a.end
+
+
+def _covers(exception: RuleHit, risk: RuleHit) -> bool:
+    """The exception spans the whole risk phrase: "is killing me" covers "killing me".
+
+    Mere overlap is not enough: "kill me if" must not cancel "he will kill me", nor
+    "I'm dead" cancel "if I was dead".
+    """
+    return exception.start <= risk.start and risk.end <= exception.end
 
 
 def rule_hits(doc: Doc, key: str) -> list[RuleHit]:

@@ -34,7 +34,11 @@ THEME_GRID = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
 SIGNAL_GRID = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
 SAFEGUARDING_GRID = (0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8)
 WEAK_GRID = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
-WEAK_RISK_GRID = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
+WEAK_RISK_GRID = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
+# Cross-validated false alarms understate those on other writers' messages by about a point
+# (3.8% here became 5.2% on the evaluation split), so tuning keeps them to 3%: on the
+# training folds that costs 0.003 of recall against a 4% budget.
+MAX_FALSE_ALARMS = 0.03
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,9 @@ class _NoAttribution:
         return None
 
 
-def tune_thresholds(held: HeldOut, policy: Policy, max_false_alarms: float = 0.04) -> Thresholds:
+def tune_thresholds(
+    held: HeldOut, policy: Policy, max_false_alarms: float = MAX_FALSE_ALARMS
+) -> Thresholds:
     """Pick thresholds one at a time on held-out docs (coordinate search).
 
     Themes and signals maximise macro F1 + micro F1; weak phrases maximise theme and

@@ -24,7 +24,7 @@ from spacy.vocab import Vocab
 
 MAX_GAP = 4
 PLACEHOLDER = "_"
-MAX_VARIANTS = 64
+MAX_VARIANTS = 4096  # a guard against typos; the codebook's widest phrase has ~1,000
 GAP = "..."
 SENTENCE_ENDS = frozenset({".", "!", "?", "\n", "\n\n"})
 
@@ -71,13 +71,27 @@ def compile_phrase(label: str, phrase: str, analyse: Analyse) -> list[CompiledPh
     if phrase.startswith("!"):
         label, phrase = "!" + label, phrase[1:]
     body = phrase.lstrip("~").strip()
-    options = [item.split("|") if item != GAP else [GAP] for item in body.split()]
+    options = [
+        _distinct(item.split("|"), analyse) if item != GAP else [GAP] for item in body.split()
+    ]
     compiled: list[CompiledPhrase] = []
     for combination in itertools.islice(itertools.product(*options), MAX_VARIANTS):
         segments = _segments(combination, analyse)
         if segments:
             compiled.append(CompiledPhrase(label, phrase, weak, segments))
     return compiled
+
+
+def _distinct(alternatives: Sequence[str], analyse: Analyse) -> list[str]:
+    """One alternative per distinct lemma sequence: "hit|hits|hitting" is one variant.
+
+    Without this, phrases with long alternative lists ran into MAX_VARIANTS and lost most
+    of their combinations silently.
+    """
+    kept: dict[tuple[str, ...], str] = {}
+    for word in alternatives:
+        kept.setdefault(tuple(analyse(word)), word)
+    return list(kept.values())
 
 
 def _segments(words: Sequence[str], analyse: Analyse) -> tuple[tuple[str, ...], ...]:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from themes.codebook import Codebook, load_codebook
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -36,6 +42,9 @@ class LoginThrottle:
         self.failures.pop(key, None)
 
 
+Transaction = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
 @dataclass
 class WebContext:
     """Database sessions and the few settings the pages use."""
@@ -43,6 +52,25 @@ class WebContext:
     sessions: async_sessionmaker[AsyncSession]
     redact_pii: bool = True
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    # The runtime's write transaction (SQLite writers take turns); None: a plain session.
+    transaction: Transaction | None = None
+    populations: dict[str, int] = field(default_factory=dict)
+    reveal_role: str = "manager"
+    page_size: int = 50
+    refresh_seconds: int = 300
+    settings_view: dict[str, dict[str, Any]] = field(default_factory=dict)
+    codebook: Codebook = field(default_factory=load_codebook)
+    counts_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one recount at a time
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction that commits on success and rolls back on error."""
+        if self.transaction is not None:
+            async with self.transaction() as session:
+                yield session
+            return
+        async with self.sessions() as session, session.begin():
+            yield session
 
 
 def web_context(request: Request) -> WebContext:

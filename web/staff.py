@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from typing import Annotated
 
@@ -17,22 +16,10 @@ from models.staff import verify_password
 from models.tables import Conversation, Message, Resident
 from web.auth import signed_in_staff
 from web.context import TEMPLATES, WebContext, web_context
+from web.csrf import csrf_ok, csrf_token
+from web.pages import render
 
 Context = Annotated[WebContext, Depends(web_context)]
-
-
-def csrf_token(request: Request) -> str:
-    """The session's CSRF token, made on first use."""
-    token = request.session.get("csrf")
-    if not isinstance(token, str):
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
-    return token
-
-
-def csrf_ok(request: Request, submitted: str) -> bool:
-    expected = request.session.get("csrf")
-    return isinstance(expected, str) and hmac.compare_digest(expected, submitted)
 
 
 def _login_page(request: Request, error: str = "", status: int = 200) -> Response:
@@ -56,8 +43,7 @@ def router() -> APIRouter:
                 "messages": await _count(session, Message),
                 "open_alerts": await AlertRepository(session).count_open(),
             }
-        context = {"user": user, "counts": counts, "csrf": csrf_token(request)}
-        return TEMPLATES.TemplateResponse(request, "staff_home.html", context)
+        return render(request, "staff_home.html", user, counts=counts)
 
     @routes.get("/staff/login", response_class=HTMLResponse)
     async def login_form(request: Request) -> Response:

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,7 +32,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from bot.delivery import ChannelDown, DeliveryWorker, Due, Undeliverable, Unreachable
 from bot.delivery import RetryAfter as PlatformRetryAfter
 from bot.inbound import InboundService
-from bot.messages import InboundMessage
+from bot.messages import InboundMessage, InboundResult
 from bot.pacing import RateLimiter
 from bot.settings import Settings
 from flows.types import Incoming, IncomingKind, Reply
@@ -180,6 +181,7 @@ class TelegramChannel:
             await app.bot.delete_webhook()
             await app.updater.start_polling(
                 timeout=timedelta(seconds=self.settings.telegram.poll_timeout),
+                poll_interval=self.settings.telegram.poll_interval,
                 allowed_updates=["message", "edited_message", "callback_query"],
             )
         log.info("telegram_started", extra={"mode": self.settings.telegram.mode})
@@ -248,7 +250,12 @@ class TelegramChannel:
         )
 
     async def _handle(self, message: InboundMessage) -> None:
-        result = await self.inbound.handle(message)
+        claiming = replace(message, send_at_once=True)
+
+        async def send(result: InboundResult) -> None:
+            await self.worker.send_claimed(claiming, result)
+
+        result = await self.inbound.handle(claiming, after_commit=send)
         if result.erased:
             for item in result.replies:  # nothing is kept after erasure, so send directly
                 await self._send_now(message.address, item.reply)

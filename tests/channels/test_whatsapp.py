@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.app import create_app
 from bot.settings import load_settings
-from models.tables import Delivery, Message, Resident, Update
+from models.tables import Consent, Delivery, Message, Resident, Update
 from tests.channels.conftest import (
     delivery_statuses,
     eventually,
@@ -231,13 +231,23 @@ async def test_throughput_limit_then_success_without_loss_or_duplicate(
 async def test_an_update_outside_the_window_goes_as_the_template(
     whatsapp_app: Factory, graph: FakeGraph
 ) -> None:
-    async with whatsapp_app() as (app, client):
+    async with whatsapp_app(quiet_hours="") as (app, client):
         await say(client, graph, text_message(WA_ID, "hello", graph=graph))
         runtime = runtime_of(app)
         long_ago = datetime.now(UTC) - timedelta(days=3)
         async with runtime.db.transaction() as session:
             resident = (await session.execute(select(Resident))).scalar_one()
             resident.last_inbound_at = long_ago
+            # Updates go only to residents who agreed to hear back (checked when sending).
+            session.add(
+                Consent(
+                    resident_id=resident.id,
+                    purpose="hear_back",
+                    granted=True,
+                    wording_version="hear_back-v1",
+                    channel="whatsapp",
+                )
+            )
             update = Update(
                 title="Damp repairs",
                 body="You said damp; we fixed 40 homes.",

@@ -62,3 +62,34 @@ def test_risk_buried_in_a_long_message_is_flagged(tagger: SpacyTagger) -> None:
 def test_categories_tag_their_implied_themes(tagger: SpacyTagger) -> None:
     assert "mental_wellbeing" in tagger.tag("I want to end my life").themes
     assert "safety" in tagger.tag("my partner hits me").themes
+
+
+# An exception cancels only the risk phrases it covers: "kill me if" (as in "mum will kill me
+# if I'm late") must not cancel "he will kill me", nor "I'm dead" cancel "if I was dead".
+COVERED_ONLY = [
+    ("HE SAID HE WILL KILL ME IF I TELL ANYONE", "abuse"),
+    ("i feel like if i was dead the kids would get a proper house", "suicide_self_harm"),
+    ("i'm frightened of my husband, he gets a look and then it starts", "abuse"),
+]
+
+
+@pytest.mark.parametrize(("text", "category"), COVERED_ONLY)
+def test_an_exception_cancels_only_the_risk_it_covers(
+    tagger: SpacyTagger, text: str, category: str
+) -> None:
+    assert tagger.tag(text).safeguarding == category
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["she'll kill me if I'm late lol", "me mam'll kill me if I'm late for tea again"],
+)
+def test_a_covering_exception_still_cancels(tagger: SpacyTagger, text: str) -> None:
+    assert tagger.tag(text).safeguarding is None
+
+
+def test_long_alternative_lists_keep_every_combination(tagger: SpacyTagger) -> None:
+    # "scared|terrified|...|feart of my ex|son|husband|..." has more combinations than the old
+    # cap of 64 variants kept; every one must still match.
+    for text in ("I'm petrified of my stepdad", "feart of my son when he drinks"):
+        assert tagger.tag(text).safeguarding == "abuse", text

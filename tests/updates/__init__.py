@@ -1,0 +1,1 @@
+"""Tests of "you said, we did": actions, updates, audience, scheduling and sending (issue 8)."""

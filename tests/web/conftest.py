@@ -1,0 +1,35 @@
+"""The real app (lifespan and all) on SQLite and PostgreSQL, an HTTP client, signed-in staff."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from bot.app import create_app
+from bot.settings import load_settings
+from themes.types import Tagger
+
+POPULATIONS = {"LS9": 32000, "LS8": 28000, "LS6": 25000}
+
+
+@pytest.fixture
+async def app(
+    database_url: str, tagger: Tagger, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[FastAPI]:
+    monkeypatch.setenv("LP_SERVER__SECRET_KEY", "test-secret-key-" + "x" * 32)
+    settings = load_settings(
+        None, database={"url": database_url}, areas={"populations": POPULATIONS}
+    )
+    application = create_app(settings, tagger)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
