@@ -118,9 +118,9 @@ async def create_update(
     session: AsyncSession, draft: UpdateDraft, staff_id: int | None, now: datetime
 ) -> Update:
     """Store an update: a draft, or scheduled for `send_at` (which may be now)."""
-    check_update(draft)
     if draft.action_id is not None and await session.get(Action, draft.action_id) is None:
         raise NotFound(f"no action {draft.action_id}")
+    check_update(draft)
     row = Update(
         action_id=draft.action_id,
         title=draft.title.strip(),

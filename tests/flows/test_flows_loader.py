@@ -39,7 +39,7 @@ def write(tmp_path: Path, text: str, name: str = "bad.toml") -> Path:
 
 
 def test_the_packaged_flows_load(flows: dict[str, Flow]) -> None:
-    assert set(flows) == {"listening", "pulse"}
+    assert set(flows) == {"listening", "pulse", "checkback"}
     listening = flows["listening"]
     assert len(listening.steps) == 7
     assert listening.steps[-1].kind == "area"
