@@ -9,11 +9,14 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
+from fastapi import FastAPI
 
 from bot.runtime import Runtime
 from bot.settings import Settings, load_settings
 from models.db import upgrade
+from tests.fakes.telegram import FakeTelegram
 from themes.tagger import load_tagger
 from themes.types import Tagger
 
@@ -75,6 +78,21 @@ def database_url(request: pytest.FixtureRequest) -> str:
     fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     url: str = request.getfixturevalue(fixture)
     return url
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """HTTP to the `app` fixture of the test's package (the real ASGI app, lifespan running)."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    """The fake Bot API on loopback."""
+    async with FakeTelegram() as fake:
+        yield fake
 
 
 @pytest.fixture(scope="session")

@@ -27,12 +27,6 @@ T = TypeVar("T")
 
 
 @pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as fake:
-        yield fake
-
-
-@pytest.fixture
 def telegram_app(
     sqlite_url: str, tagger: Tagger, telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> AppFactory:

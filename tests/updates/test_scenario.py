@@ -38,12 +38,6 @@ App = Callable[[], AbstractAsyncContextManager[FastAPI]]
 
 
 @pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as fake:
-        yield fake
-
-
-@pytest.fixture
 def make_app(
     database_url: str, tagger: Tagger, telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> App:
