@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import Executable
 
 from bot.effects import EffectContext, apply_effects, save_state
 from bot.messages import InboundMessage, InboundResult, OutboundReply, as_reply
@@ -296,7 +297,7 @@ async def store_replies(
         }
         for reply in replies
     ]
-    ids = await _insert_returning_ids(session, Message, rows)
+    ids = await _ids(session, INSERT_MESSAGES, rows)
     if not outbox.push:
         return tuple(OutboundReply(r, i) for r, i in zip(replies, ids, strict=True))
     deliveries = [
@@ -309,19 +310,17 @@ async def store_replies(
         }
         for message_id in ids
     ]
-    claimed = await _insert_returning_ids(session, Delivery, deliveries)
+    claimed = await _ids(session, INSERT_DELIVERIES, deliveries)
     return tuple(
         OutboundReply(r, i, d if outbox.claim else None)
         for r, i, d in zip(replies, ids, claimed, strict=True)
     )
 
 
-async def _insert_returning_ids(
-    session: AsyncSession,
-    table: type[Message] | type[Delivery],
-    rows: Sequence[Mapping[str, object]],
+async def _ids(
+    session: AsyncSession, statement: Executable, rows: Sequence[Mapping[str, object]]
 ) -> list[int]:
-    statement = INSERT_MESSAGES if table is Message else INSERT_DELIVERIES
+    """Run an INSERT … RETURNING id over `rows`; the ids in the order of the rows."""
     return list((await session.execute(statement, rows)).scalars().all())
 
 
