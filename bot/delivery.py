@@ -17,18 +17,30 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import aliased
 
 from bot.messages import InboundMessage, InboundResult, as_reply
 from flows.types import Reply
 from models.base import utcnow
-from models.db import Database
+from models.db import Database, GroupWriter
 from models.tables import Delivery, Message, Resident, Update
 
 log = logging.getLogger("listening_post.delivery")
 MAX_ATTEMPTS = 5
 BATCH = 200
+# How a send ended, for one delivery; rows for many deliveries go in one executemany.
+FINISH = (
+    update(Delivery)
+    .where(Delivery.id == bindparam("delivery_id"))
+    .values(
+        status=bindparam("new_status"),
+        channel_message_id=bindparam("platform_id"),
+        sent_at=bindparam("when_sent"),
+        attempts=bindparam("attempt"),
+        error=bindparam("why"),
+    )
+)
 
 
 class SendError(Exception):
@@ -111,6 +123,7 @@ class DeliveryWorker:
         self.wake = asyncio.Event()
         self.down: set[str] = set()
         self.stopping = False
+        self.finished = GroupWriter(db, FINISH)
 
     def notify(self) -> None:
         """New deliveries were committed: look now rather than at the next tick."""
@@ -291,16 +304,16 @@ class DeliveryWorker:
     async def _finish(
         self, item: Due, status: str, *, platform_id: str | None = None, error: str | None = None
     ) -> None:
-        await self.db.write(
-            update(Delivery)
-            .where(Delivery.id == item.id)
-            .values(
-                status=status,
-                channel_message_id=platform_id,
-                sent_at=utcnow() if status == "sent" else None,
-                attempts=item.attempts + 1,
-                error=error,
-            )
+        """Record how a send ended; sends that end together share a transaction."""
+        await self.finished.write(
+            {
+                "delivery_id": item.id,
+                "new_status": status,
+                "platform_id": platform_id,
+                "when_sent": utcnow() if status == "sent" else None,
+                "attempt": item.attempts + 1,
+                "why": error,
+            }
         )
 
     async def _retry(self, item: Due, seconds: float, error: str, *, count: bool) -> None:

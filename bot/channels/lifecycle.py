@@ -73,6 +73,7 @@ class Channels:
             await self.telegram.stop()
         if self.whatsapp is not None:
             await self.whatsapp.stop()
+        await self.worker.finished.drain()  # sends that ended are recorded before the pool closes
         self._stopping.set()
         if self._housekeeping is not None:
             await self._housekeeping
