@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import numpy
 from spacy.attrs import LEMMA
@@ -21,7 +21,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import registry
 from thinc.api import Model, SparseLinear_v2
 
-from themes.lemmas import LemmaNormaliser
+from themes.lemmas import LemmaNormaliser, doc_lemmas
 from themes.phrases import CompiledPhrase, PhraseRules, RuleHit
 
 RULES_KEY = "lp_rules"
@@ -92,39 +92,46 @@ def _use_lemmas(model: Model[Any, Any], ngram_size: int, rule_features: bool) ->
 
 
 def _lemma_keys(model: Model[Any, Any], docs: Sequence[Doc], is_train: bool) -> Any:
-    arrays = [doc.to_array(LEMMA) for doc in docs]
-    lengths = numpy.asarray([len(a) for a in arrays], dtype="int32")
-    keys = numpy.concatenate(arrays) if arrays else numpy.zeros((0,), dtype="uint64")
-    values = numpy.ones(len(keys), dtype="float32")
-
-    def backprop(d_output: Any) -> list[Any]:
-        return []
-
-    return (cast(Any, keys).astype("uint64"), values, lengths), backprop
+    keys: list[int] = []
+    lengths = []
+    for doc in docs:
+        lemmas = doc_lemmas(doc)
+        keys += lemmas
+        lengths.append(len(lemmas))
+    return _ngram_output(keys, lengths)
 
 
 def _lemma_and_rule_keys(model: Model[Any, Any], docs: Sequence[Doc], is_train: bool) -> Any:
-    arrays = []
+    # Keys are gathered in one list for the batch: a numpy array per doc cost more than the
+    # classifier itself on short messages.
+    keys: list[int] = []
+    lengths = []
     keys_of: dict[tuple[str, bool], int] = {}  # rule feature key per (label, weak), per batch
     for doc in docs:
-        hits = [*doc.user_data.get(RULES_KEY, ()), *doc.user_data.get(RISK_KEY, ())]
-        rule_keys = []
-        for hit in hits:
-            key = keys_of.get((hit.label, hit.weak))
-            if key is None:
-                key = get_string_id(f"rule:{'~' if hit.weak else ''}{hit.label}")
-                keys_of[(hit.label, hit.weak)] = key
-            rule_keys.append(key)
-        lemmas = doc.to_array(LEMMA)
-        arrays.append(numpy.concatenate([lemmas, numpy.asarray(rule_keys, dtype="uint64")]))
-    lengths = numpy.asarray([len(a) for a in arrays], dtype="int32")
-    keys = numpy.concatenate(arrays) if arrays else numpy.zeros((0,), dtype="uint64")
+        lemmas = doc_lemmas(doc)
+        keys += lemmas
+        size = len(keys)
+        data = doc.user_data
+        for hits in (data.get(RULES_KEY, ()), data.get(RISK_KEY, ())):
+            for hit in hits:
+                key = keys_of.get((hit.label, hit.weak))
+                if key is None:
+                    key = get_string_id(f"rule:{'~' if hit.weak else ''}{hit.label}")
+                    keys_of[(hit.label, hit.weak)] = key
+                keys.append(key)
+        lengths.append(len(lemmas) + len(keys) - size)
+    return _ngram_output(keys, lengths)
+
+
+def _ngram_output(keys: list[int], lengths: list[int]) -> Any:
+    """What spaCy's extract_ngrams gives: (keys, values, lengths) and a no-op backprop."""
     values = numpy.ones(len(keys), dtype="float32")
 
     def backprop(d_output: Any) -> list[Any]:
         return []
 
-    return (cast(Any, keys).astype("uint64"), values, lengths), backprop
+    keys_array = numpy.asarray(keys, dtype="uint64")
+    return (keys_array, values, numpy.asarray(lengths, dtype="int32")), backprop
 
 
 class ScoreRowTextCategorizer(MultiLabel_TextCategorizer):
@@ -181,17 +188,24 @@ class PhraseComponent:
         self.vocab = nlp.vocab
         self.spans_key = spans_key
         self.rules = PhraseRules(self.vocab, [])
+        self._not_labels: frozenset[str] = frozenset()
 
     def set_phrases(self, phrases: Sequence[CompiledPhrase]) -> None:
         """Replace the compiled phrases (used by the build and when loading)."""
         self.rules = PhraseRules(self.vocab, phrases)
+        self._not_labels = frozenset(p.label for p in phrases if p.label.startswith(NOT))
 
     def __call__(self, doc: Doc) -> Doc:
         hits = self.rules(doc)
-        if hits and any(hit.label[0] == NOT for hit in hits):
-            vetoes = [hit for hit in hits if hit.label[0] == NOT]
-            hits = [h for h in hits if h.label[0] != NOT and not _vetoed(h, vetoes)]
-        doc.user_data[self.spans_key] = _maximal(hits) if _repeats_a_label(hits) else hits
+        if hits:
+            labels = {hit[0] for hit in hits}
+            if not self._not_labels.isdisjoint(labels):  # a "!" phrase matched
+                vetoes = [hit for hit in hits if hit.label[0] == NOT]
+                hits = [h for h in hits if h.label[0] != NOT and not _vetoed(h, vetoes)]
+                labels = {hit[0] for hit in hits}
+            if len(labels) < len(hits):  # a label repeats
+                hits = _maximal(hits)
+        doc.user_data[self.spans_key] = hits
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 256) -> Iterable[Doc]:
@@ -227,7 +241,11 @@ class SafeguardingComponent(PhraseComponent):
             doc.user_data[EXCEPTIONS_KEY] = []
             return doc
         vetoing = (EXCEPTION_LABEL, CONTEXT_LABEL)
-        exceptions = [hit for hit in hits if hit.label in vetoing]
+        exceptions = [hit for hit in hits if hit[0] in vetoing]
+        if not exceptions:  # nothing vetoes: every hit is kept
+            doc.user_data[self.spans_key] = _maximal(hits)
+            doc.user_data[VETOED_KEY], doc.user_data[EXCEPTIONS_KEY] = [], exceptions
+            return doc
         risks = [hit for hit in hits if hit.label not in vetoing]
         kept = [hit for hit in risks if not any(_covers(e, hit) for e in exceptions)]
         contexts = [hit for hit in exceptions if hit.label == CONTEXT_LABEL]
@@ -272,12 +290,10 @@ def _vetoed(hit: RuleHit, vetoes: Sequence[RuleHit]) -> bool:
     return any(v.label[1:] == hit.label and _overlaps(hit, v) for v in vetoes)
 
 
-def _repeats_a_label(hits: Sequence[RuleHit]) -> bool:
-    return len({hit.label for hit in hits}) < len(hits)
-
-
 def _maximal(hits: Sequence[RuleHit]) -> list[RuleHit]:
     """Drop hits inside a longer hit of the same label ("flat" inside "our flat")."""
+    if len(hits) < 2:
+        return list(hits)
     kept: list[RuleHit] = []
     reach: dict[str, int] = {}
     for hit in sorted(hits, key=lambda h: (h.start, -h.end, h.weak)):  # strong wins a tie

@@ -6,21 +6,29 @@ phrase matches and the classifier agrees a little, or when the classifier alone 
 Safeguarding is recall-first: any risk phrase not vetoed by an exception flags the message
 (weak risk phrases need a little classifier support); the classifier's any-risk score is a
 second opinion that can flag on its own, but not over a figurative or negating phrase.
+
+The decision works on (label, start, end) character spans; `decide` wraps them into a
+TagResult, and `themes tag` writes them straight to JSON (see themes/stream.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
 
 from spacy.tokens import Doc
 
 from themes.build import RISK_LABEL, Thresholds
-from themes.components import RISK_KEY, RULES_KEY, SCORES_KEY, VETOED_KEY, rule_hits
+from themes.components import RISK_KEY, RULES_KEY, SCORES_KEY, VETOED_KEY
+from themes.lemmas import TEXT_LENGTHS, doc_columns, text_length
 from themes.phrases import RuleHit
 from themes.types import Evidence, TagResult
 
 Attribute = Callable[[Doc, str, str], Evidence | None]  # (doc, its text, label) -> evidence
+FindSpan = Callable[[Doc, str], tuple[int, int] | None]  # (doc, label) -> (start, end) chars
+Span = tuple[str, int, int]  # (label, start char, end char) of one piece of evidence
 SAFEGUARDING_PRIORITY = ("suicide_self_harm", "abuse", "emergency")
 MAX_EVIDENCE = 2  # evidence spans per label
 
@@ -46,27 +54,69 @@ class Policy:
             return {}
         return {label: row[column] for label, column in self.columns.items()}
 
+    @cached_property
+    def theme_columns(self) -> tuple[tuple[str, int | None], ...]:
+        """(theme, its column in a doc's score row) in theme order."""
+        return tuple((label, self.columns.get(label)) for label in self.themes)
+
+    @cached_property
+    def signal_columns(self) -> tuple[tuple[str, int | None], ...]:
+        """(signal, its column in a doc's score row) in signal order."""
+        return tuple((label, self.columns.get(label)) for label in self.signals)
+
+
+class Decided(NamedTuple):
+    """The labels of one message and their evidence spans, in output order."""
+
+    themes: tuple[str, ...]
+    signals: tuple[str, ...]
+    safeguarding: str | None
+    evidence: tuple[Span, ...]
+
+    def result(self, text: str, version: str = "") -> TagResult:
+        """The TagResult for the message `text`."""
+        evidence = tuple(
+            Evidence(label, start, end, text[start:end]) for label, start, end in self.evidence
+        )
+        return TagResult(self.themes, self.signals, self.safeguarding, evidence, version)
+
 
 def decide(
     doc: Doc, policy: Policy, attribute: Attribute, version: str = "", text: str | None = None
 ) -> TagResult:
     """Labels and evidence for one processed doc (`text` is doc.text, if the caller has it)."""
     # doc.text is rebuilt from the tokens on every access: callers pass it when they have it.
-    decision = _Decision(doc, doc.text if text is None else text, policy, attribute)
+    text = doc.text if text is None else text
+
+    def find(span_doc: Doc, label: str) -> tuple[int, int] | None:
+        found = attribute(span_doc, text, label)
+        return None if found is None else (found.start, found.end)
+
+    return decide_spans(doc, policy, find, len(text)).result(text, version)
+
+
+def decide_spans(doc: Doc, policy: Policy, find: FindSpan, length: int) -> Decided:
+    """Labels and evidence spans for one processed doc whose text has `length` characters."""
+    decision = _Decision(doc, policy, find, length)
     category = decision.safeguarding()
-    themes = decision.choose(policy.themes, policy.thresholds.theme)
-    signals = decision.choose(policy.signals, policy.thresholds.signal)
+    themes = decision.choose(policy.theme_columns, policy.thresholds.theme)
+    signals = decision.choose(policy.signal_columns, policy.thresholds.signal)
     evidence = decision.evidence
     if category:
         implied = policy.implies.get(category, ())
         for theme in implied:
             evidence.setdefault(
-                theme, [Evidence(theme, e.start, e.end, e.text) for e in evidence[category]]
+                theme, [(theme, start, end) for _, start, end in evidence[category]]
             )
         themes = tuple(t for t in policy.themes if t in themes or t in implied)
-    labels = (*themes, *signals, *((category,) if category else ()))
-    ordered = tuple(e for label in labels for e in evidence[label])
-    return TagResult(themes, signals, category, ordered, version)
+    ordered: list[Span] = []
+    for label in themes:
+        ordered += evidence[label]
+    for label in signals:
+        ordered += evidence[label]
+    if category:
+        ordered += evidence[category]
+    return Decided(themes, signals, category, tuple(ordered))
 
 
 def _by_label(hits: Sequence[RuleHit]) -> dict[str, list[RuleHit]]:
@@ -79,36 +129,42 @@ def _by_label(hits: Sequence[RuleHit]) -> dict[str, list[RuleHit]]:
 class _Decision:
     """The labels of one doc, chosen group by group, with the evidence for each."""
 
-    def __init__(self, doc: Doc, text: str, policy: Policy, attribute: Attribute) -> None:
+    def __init__(self, doc: Doc, policy: Policy, find: FindSpan, length: int) -> None:
         self.doc = doc
-        self.text = text
         self.policy = policy
-        self.attribute = attribute
+        self.find = find
+        self.length = length
+        data = doc.user_data
         # An empty message would get the classifier's prior alone: no opinion there.
         self.row: list[float] | None = (
-            doc.user_data.get(SCORES_KEY) if policy.use_classifier and len(doc) else None
+            data.get(SCORES_KEY) if policy.use_classifier and len(doc) else None
         )
-        self.rules = _by_label(rule_hits(doc, RULES_KEY)) if policy.use_rules else {}
-        self.evidence: dict[str, list[Evidence]] = {}
+        self.rules = _by_label(data.get(RULES_KEY, ())) if policy.use_rules else {}
+        self.evidence: dict[str, list[Span]] = {}
+        self._tokens: tuple[list[int], list[int]] | None = None  # (orth ids, char offsets)
 
     def score(self, label: str) -> float:
         """The classifier's score for a label (0 without a classifier)."""
         column = self.policy.columns.get(label)
         return self.row[column] if self.row and column is not None else 0.0
 
-    def choose(self, labels: Sequence[str], threshold: float) -> tuple[str, ...]:
+    def choose(self, labels: Sequence[tuple[str, int | None]], threshold: float) -> tuple[str, ...]:
         """The labels of one group that a phrase or the classifier supports."""
         chosen = []
-        row, columns, rules = self.row, self.policy.columns, self.rules
-        weak_threshold = self.policy.thresholds.weak
-        for label in labels:
-            score = row[columns[label]] if row else 0.0
+        row, rules = self.row, self.rules
+        for label, column in labels:
+            if row:
+                if column is None:
+                    raise KeyError(label)
+                score = row[column]
+            else:
+                score = 0.0
             if score < threshold and label not in rules:
                 continue  # the common case, decided without further work
             hits = rules.get(label)
             if hits:
                 if self.policy.rules_decide:
-                    weak_ok = not row or score >= weak_threshold
+                    weak_ok = not row or score >= self.policy.thresholds.weak
                     supported = hits if weak_ok else [hit for hit in hits if not hit.weak]
                 else:
                     supported = hits if score >= threshold else []
@@ -127,12 +183,13 @@ class _Decision:
         """Recall first: risk phrases, then the classifier's any-risk second opinion."""
         policy = self.policy
         risk = self.score(RISK_LABEL)
-        hits = _by_label(rule_hits(self.doc, RISK_KEY)) if policy.use_rules else {}
-        for category in policy.safeguarding:  # strong phrases first, in priority order
-            strong = [hit for hit in hits.get(category, ()) if not hit.weak]
-            if strong:
-                self.evidence[category] = self._from_hits(category, strong)
-                return category
+        hits = _by_label(self.doc.user_data.get(RISK_KEY, ())) if policy.use_rules else {}
+        if hits:
+            for category in policy.safeguarding:  # strong phrases first, in priority order
+                strong = [hit for hit in hits.get(category, ()) if not hit.weak]
+                if strong:
+                    self.evidence[category] = self._from_hits(category, strong)
+                    return category
         if hits and (not self.row or risk >= policy.thresholds.weak_risk):
             # Only weak phrases: the category the classifier finds likeliest among them.
             category = max((c for c in policy.safeguarding if c in hits), key=self.score)
@@ -140,7 +197,7 @@ class _Decision:
             return category
         if not self.row or risk < policy.thresholds.safeguarding:
             return None
-        if policy.use_rules and rule_hits(self.doc, VETOED_KEY):
+        if policy.use_rules and self.doc.user_data.get(VETOED_KEY):
             # The phrases found risk and an exception cancelled it: the classifier, which
             # cannot tell "killing me" from "kill myself", must not bring it back.
             return None
@@ -148,20 +205,25 @@ class _Decision:
         self.evidence[best] = [self._from_classifier(best)]
         return best
 
-    def _from_hits(self, label: str, hits: Sequence[RuleHit]) -> list[Evidence]:
+    def _from_hits(self, label: str, hits: Sequence[RuleHit]) -> list[Span]:
         # The first few spans are enough for a reviewer; more only lengthen the output.
-        return [self._from_hit(label, hit) for hit in hits[:MAX_EVIDENCE]]
+        if self._tokens is None:
+            _, orths, starts = doc_columns(self.doc)
+            self._tokens = (orths, starts)
+        orths, starts = self._tokens
+        spans = []
+        for hit in hits[:MAX_EVIDENCE]:
+            last = hit.end - 1
+            orth = orths[last]
+            length = TEXT_LENGTHS.get(orth)
+            if length is None:
+                length = text_length(self.doc.vocab.strings, orth)
+            spans.append((label, starts[hit.start], starts[last] + length))
+        return spans
 
-    def _from_hit(self, label: str, hit: RuleHit) -> Evidence:
-        # Two Token objects per hit cost a quarter of one to_array over the whole doc.
-        start = self.doc[hit.start].idx
-        last = self.doc[hit.end - 1]
-        end = last.idx + len(last)
-        return Evidence(label, start, end, self.text[start:end])
-
-    def _from_classifier(self, label: str) -> Evidence:
-        found = self.attribute(self.doc, self.text, label)
-        return found or Evidence(label, 0, len(self.text), self.text)
+    def _from_classifier(self, label: str) -> Span:
+        found = self.find(self.doc, label)
+        return (label, 0, self.length) if found is None else (label, found[0], found[1])
 
 
 def by_priority(categories: Sequence[str]) -> tuple[str, ...]:

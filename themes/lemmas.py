@@ -8,17 +8,25 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import resources
+from itertools import islice
 from pathlib import Path
 from typing import Any, cast
 
 import numpy
-from spacy.attrs import LEMMA, LOWER
+from spacy.attrs import IDX, LEMMA, LOWER, ORTH
 from spacy.language import Language
+from spacy.strings import StringStore
 from spacy.tokens import Doc
 
 TABLE_FILE = "lemmas.json"
+# What the lemmatiser leaves in doc.user_data, one list entry per token: later steps read
+# these lists instead of converting the doc to arrays again (each to_array costs more than
+# the lookups it saves on a short message).
+LEMMAS_KEY = "lp_lemmas"  # lemma ids
+ORTHS_KEY = "lp_orths"  # orth ids (the token's exact text)
+STARTS_KEY = "lp_starts"  # character offsets
 
 # The tokenizer splits "can't"/"cant" into "ca" + "n't"/"nt", "gonna" into "gon" + "na":
 # the pieces get the lemmas of the full words so both spellings match the same phrases.
@@ -90,7 +98,11 @@ class LemmaNormaliser:
         self.name = name
         self.vocab = nlp.vocab
         self.table: dict[str, str] = {}
-        self._ids: dict[int, int] = {}
+        self._ids: dict[int, int] = {}  # orth id -> lemma id, filled as words are first seen
+        # The lower-case form as the vocab computes it for a lexeme's LOWER, computed here
+        # from the text so that the lemmas never depend on which lexeme attributes exist.
+        getters = cast(Any, nlp.vocab).lex_attr_getters
+        self._lower: Callable[[str], str] | None = getters.get(LOWER)
 
     def set_table(self, table: Mapping[str, str]) -> None:
         """Replace the lookup table (used by the build)."""
@@ -101,25 +113,46 @@ class LemmaNormaliser:
         """The lemma for a lower-case word form."""
         return self.table.get(lower, lower)
 
-    def _lemma_id(self, lower_id: int) -> int:
+    def _lemma_id(self, orth: int) -> int:
         strings = self.vocab.strings
-        lemma = self.lemma_of(strings[lower_id])
-        lemma_id: int = strings.add(lemma)
-        self._ids[lower_id] = lemma_id
+        lower = self._lower(strings[orth]) if self._lower else self.vocab[orth].lower_
+        lemma_id: int = strings.add(self.lemma_of(lower))
+        self._ids[orth] = lemma_id
         return lemma_id
 
     def __call__(self, doc: Doc) -> Doc:
-        if not len(doc):
-            return doc
-        lowers = doc.to_array([LOWER])
-        ids = self._ids
-        lemmas = [ids.get(lower) or self._lemma_id(lower) for lower in lowers.tolist()]
-        doc.from_array([LEMMA], cast(Any, numpy.asarray(lemmas, dtype="uint64")))
+        self._lemmatise([doc])
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 256) -> Iterable[Doc]:
+        stream = iter(docs)
+        while batch := list(islice(stream, batch_size)):
+            self._lemmatise(batch)
+            yield from batch
+
+    def _lemmatise(self, docs: Sequence[Doc]) -> None:
+        """Set every token's lemma, and leave the id lists in user_data (see LEMMAS_KEY)."""
+        lookup = self._ids.get
+        every: list[int] = []  # all lemma ids of the batch: one array for all docs is cheaper
         for doc in docs:
-            yield self(doc)
+            data = doc.user_data
+            if not len(doc):
+                data[LEMMAS_KEY], data[ORTHS_KEY], data[STARTS_KEY] = [], [], []
+                continue
+            orths, starts = doc.to_array([ORTH, IDX]).T.tolist()
+            known = list(map(lookup, orths))
+            if None in known:  # a word not seen before
+                lemmas = [lookup(orth) or self._lemma_id(orth) for orth in orths]
+            else:
+                lemmas = cast(list[int], known)
+            data[LEMMAS_KEY], data[ORTHS_KEY], data[STARTS_KEY] = lemmas, orths, starts
+            every += lemmas
+        column = numpy.asarray(every, dtype="uint64")
+        offset = 0
+        for doc in docs:
+            if len(doc):
+                doc.from_array([LEMMA], cast(Any, column[offset : offset + len(doc)]))
+                offset += len(doc)
 
     def to_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> None:
         path = Path(path)
@@ -132,3 +165,36 @@ class LemmaNormaliser:
     def from_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> LemmaNormaliser:
         self.set_table(json.loads((Path(path) / TABLE_FILE).read_text(encoding="utf8")))
         return self
+
+
+def doc_lemmas(doc: Doc) -> list[int]:
+    """The lemma id of every token: as the lemmatiser left them, or read from the doc."""
+    lemmas: list[int] | None = doc.user_data.get(LEMMAS_KEY)
+    if lemmas is None or len(lemmas) != len(doc):
+        lemmas = doc.to_array(LEMMA).tolist()
+    return lemmas
+
+
+def doc_columns(doc: Doc) -> tuple[list[int], list[int], list[int]]:
+    """(lemma ids, orth ids, character offsets) of every token, as doc_lemmas does."""
+    data = doc.user_data
+    lemmas, orths, starts = data.get(LEMMAS_KEY), data.get(ORTHS_KEY), data.get(STARTS_KEY)
+    if lemmas is None or orths is None or starts is None or len(starts) != len(doc):
+        if not len(doc):
+            return [], [], []
+        lemmas, orths, starts = doc.to_array([LEMMA, ORTH, IDX]).T.tolist()
+    return lemmas, orths, starts
+
+
+TEXT_LENGTHS: dict[int, int] = {}  # orth id -> length of its text (a string's hash names it)
+_LENGTHS_LIMIT = 100_000
+
+
+def text_length(strings: StringStore, orth: int) -> int:
+    """len(token.text) for a token with this orth id, cached."""
+    length = TEXT_LENGTHS.get(orth)
+    if length is None:
+        if len(TEXT_LENGTHS) >= _LENGTHS_LIMIT:
+            TEXT_LENGTHS.clear()
+        length = TEXT_LENGTHS[orth] = len(strings[orth])
+    return length

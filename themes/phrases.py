@@ -16,14 +16,16 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from spacy.matcher import PhraseMatcher
+from spacy.strings import StringStore
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
+from themes.lemmas import ORTHS_KEY
+
 MAX_GAP = 4
-PLACEHOLDER = "_"
 MAX_VARIANTS = 4096  # a guard against typos; the codebook's widest phrase has ~1,000
 GAP = "..."
 SENTENCE_ENDS = frozenset({".", "!", "?", "\n", "\n\n"})
@@ -122,25 +124,39 @@ class PhraseRules:
 
     def __init__(self, vocab: Vocab, phrases: Sequence[CompiledPhrase]) -> None:
         self.phrases = list(phrases)
+        strings = vocab.strings
         self.matcher = PhraseMatcher(vocab, attr="LEMMA")
         # One-part phrases are grouped under one matcher key per (label, weak): a match is
         # a hit. Parts of longer phrases get a key each and are chained from the first.
-        self._single: dict[int, list[tuple[str, bool]]] = {}
+        self._single: dict[int, tuple[str, bool]] = {}
         self._chained: dict[int, list[tuple[str, bool, tuple[int, ...]]]] = defaultdict(list)
         patterns: dict[str, set[tuple[str, ...]]] = defaultdict(set)
+        key_ids: dict[str, int] = {}
         for phrase in self.phrases:
             if len(phrase.segments) == 1:
                 key = f"lp\x1e{phrase.label}\x1e{int(phrase.weak)}"
                 patterns[key].add(phrase.segments[0])
-                self._single[vocab.strings.add(key)] = [(phrase.label, phrase.weak)]
+                if key not in key_ids:
+                    key_ids[key] = strings.add(key)
+                self._single[key_ids[key]] = (phrase.label, phrase.weak)
                 continue
             ids = []
             for segment in phrase.segments:
-                patterns[_key(segment)].add(segment)
-                ids.append(vocab.strings.add(_key(segment)))
+                key = _key(segment)
+                patterns[key].add(segment)
+                if key not in key_ids:
+                    key_ids[key] = strings.add(key)
+                ids.append(key_ids[key])
             self._chained[ids[0]].append((phrase.label, phrase.weak, tuple(ids[1:])))
+        # Patterns go to the matcher as tuples of lemma ids, as PhraseMatcher's own
+        # unpickling adds them: a Doc per pattern was most of the pipeline's load time.
+        # Keys are added in the same (sorted) order as always, so matches come back in the
+        # same order.
+        lemma_ids: dict[str, int] = {}
         for key, segments in sorted(patterns.items()):
-            self.matcher.add(key, [_pattern_doc(vocab, segment) for segment in sorted(segments)])
+            ids_of = [_lemma_ids(segment, lemma_ids, strings) for segment in sorted(segments)]
+            self.matcher.add(key, cast(Any, ids_of))
+        self._sentence_ends = frozenset(strings.add(end) for end in SENTENCE_ENDS)
 
     def __call__(self, doc: Doc) -> list[RuleHit]:
         """All phrase hits in the doc, in order of start."""
@@ -150,46 +166,74 @@ class PhraseRules:
         hits: list[RuleHit] = []
         single, chained = self._single, self._chained
         found: dict[int, list[tuple[int, int]]] | None = None
+        ends: list[bool] | None = None
         for match_id, start, end in matches:
-            for label, weak in single.get(match_id, ()):
-                hits.append(RuleHit(label, start, end, weak))
-            if match_id in chained:
-                if found is None:
-                    found = defaultdict(list)
-                    for other, other_start, other_end in matches:
-                        found[other].append((other_start, other_end))
-                for label, weak, rest in chained[match_id]:
-                    last = _chain(doc, end, rest, found)
-                    if last is not None:
-                        hits.append(RuleHit(label, start, last, weak))
+            one = single.get(match_id)
+            if one is not None:
+                hits.append(_hit((one[0], start, end, one[1])))
+                continue
+            phrases = chained.get(match_id)
+            if phrases is None:
+                continue  # a later part of a chained phrase
+            if found is None:
+                found = {}
+                for other, other_start, other_end in matches:
+                    spans = found.get(other)
+                    if spans is None:
+                        found[other] = [(other_start, other_end)]
+                    else:
+                        spans.append((other_start, other_end))
+            for label, weak, rest in phrases:
+                if rest[0] not in found:
+                    continue  # the next part is nowhere in the doc (most chained phrases)
+                if ends is None:
+                    ends = self._ends(doc)
+                last = _chain(ends, end, rest, found)
+                if last is not None:
+                    hits.append(_hit((label, start, last, weak)))
         return hits
+
+    def _ends(self, doc: Doc) -> list[bool]:
+        """Whether each token ends a sentence (its text is in SENTENCE_ENDS)."""
+        orths = doc.user_data.get(ORTHS_KEY)
+        if orths is None or len(orths) != len(doc):
+            return [token.text in SENTENCE_ENDS for token in doc]
+        sentence_ends = self._sentence_ends
+        return [orth in sentence_ends for orth in orths]
+
+
+def _hit(fields: tuple[str, int, int, bool]) -> RuleHit:
+    # tuple.__new__ skips the Python-level NamedTuple constructor: hits are made per match.
+    return tuple.__new__(RuleHit, fields)
 
 
 def _chain(
-    doc: Doc, end: int, rest: tuple[int, ...], found: dict[int, list[tuple[int, int]]]
+    ends: list[bool], end: int, rest: tuple[int, ...], found: dict[int, list[tuple[int, int]]]
 ) -> int | None:
     last: int | None = end
     for segment_id in rest:
-        last = _next_after(doc, last, found.get(segment_id, []))
+        last = _next_after(ends, last, found.get(segment_id, []))
         if last is None:
             return None
     return last
 
 
-def _next_after(doc: Doc, after: int | None, spans: list[tuple[int, int]]) -> int | None:
+def _next_after(ends: list[bool], after: int | None, spans: list[tuple[int, int]]) -> int | None:
     if after is None:
         return None
     for start, end in spans:
-        if after <= start <= after + MAX_GAP and not _crosses_sentence(doc, after, start):
-            return end
+        if after <= start <= after + MAX_GAP and True not in ends[after:start]:
+            return end  # within MAX_GAP words and not across a sentence end
     return None
 
 
-def _crosses_sentence(doc: Doc, start: int, end: int) -> bool:
-    return any(doc[i].text in SENTENCE_ENDS for i in range(start, end))
-
-
-def _pattern_doc(vocab: Vocab, lemmas: Sequence[str]) -> Doc:
-    # The matcher compares lemmas only; placeholder words spare creating a lexeme per lemma,
-    # which was a third of the pipeline's load time.
-    return Doc(vocab, words=[PLACEHOLDER] * len(lemmas), lemmas=list(lemmas))
+def _lemma_ids(
+    segment: Sequence[str], known: dict[str, int], strings: StringStore
+) -> tuple[int, ...]:
+    ids = []
+    for lemma in segment:
+        lemma_id = known.get(lemma)
+        if lemma_id is None:
+            lemma_id = known[lemma] = strings.add(lemma)
+        ids.append(lemma_id)
+    return tuple(ids)

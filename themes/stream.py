@@ -16,6 +16,7 @@ from itertools import islice
 from multiprocessing.queues import Queue
 from typing import IO, Any
 
+from themes.decide import Decided
 from themes.tagger import SpacyTagger
 
 BATCH_SIZE = 256
@@ -60,10 +61,38 @@ def tag_batch(tagger: SpacyTagger, batch: list[Line]) -> BatchResult:
             continue
         items.append((text, message_id))
     outputs = [
-        json.dumps({"id": message_id, **result.to_json()}, ensure_ascii=False)
-        for result, message_id in tagger.tag_with_context(items, batch_size=len(batch) or 1)
+        json_line(message_id, decided, text)
+        for decided, text, message_id in tagger.decide_with_context(
+            items, batch_size=len(batch) or 1
+        )
     ]
     return outputs, errors
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(..., ensure_ascii=False) uses
+_string = json.encoder.encode_basestring  # a str as JSON, non-ASCII kept, as that encoder does
+
+
+def json_line(message_id: Any, decided: Decided, text: str) -> str:
+    """The output line for one message: exactly
+    json.dumps({"id": message_id, **decided.result(text).to_json()}, ensure_ascii=False),
+    written directly instead of through dicts and Evidence objects (a third of the cost).
+    """
+    id_json = _string(message_id) if type(message_id) is str else _ENCODER.encode(message_id)
+    themes = ", ".join([_string(label) for label in decided.themes])
+    signals = ", ".join([_string(label) for label in decided.signals])
+    category = "null" if decided.safeguarding is None else _string(decided.safeguarding)
+    evidence = ", ".join(
+        [
+            f'{{"label": {_string(label)}, "start": {start}, "end": {end}, '
+            f'"text": {_string(text[start:end])}}}'
+            for label, start, end in decided.evidence
+        ]
+    )
+    return (
+        f'{{"id": {id_json}, "themes": [{themes}], "signals": [{signals}], '
+        f'"safeguarding": {category}, "evidence": [{evidence}]}}'
+    )
 
 
 def _batches(lines: Iterable[str], size: int) -> Iterator[list[Line]]:

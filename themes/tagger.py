@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import spacy
 from spacy.language import Language
 
 from themes.build import TEXTCAT, Thresholds, meta_of
 from themes.components import ScoreRowTextCategorizer, pipe_of  # also registers factories
-from themes.decide import Policy, by_priority, decide
+from themes.decide import Decided, Policy, by_priority, decide_spans
 from themes.evidence import TokenAttributor
 from themes.types import TagResult
 
@@ -37,6 +37,7 @@ class SpacyTagger:
         labels = pipe_of(nlp, TEXTCAT, ScoreRowTextCategorizer).labels
         self.policy = policy or policy_from_meta(meta_of(nlp), labels)
         self.attribute = TokenAttributor(nlp, TEXTCAT)
+        self._find = self.attribute.span
         self._version = str(meta_of(nlp).get("version", ""))
 
     @property
@@ -46,7 +47,8 @@ class SpacyTagger:
 
     def tag(self, text: str) -> TagResult:
         """Tag one message."""
-        return decide(self.nlp(text), self.policy, self.attribute, self._version, text)
+        decided = decide_spans(self.nlp(text), self.policy, self._find, len(text))
+        return decided.result(text, self._version)
 
     def tag_many(self, texts: Iterable[str], batch_size: int = 256) -> Iterator[TagResult]:
         """Tag messages lazily in batches; memory stays bounded for any length of input."""
@@ -57,9 +59,17 @@ class SpacyTagger:
         self, items: Iterable[tuple[str, Context]], batch_size: int = 256
     ) -> Iterator[tuple[TagResult, Context]]:
         """Like tag_many, carrying a context value (an id, a line number) with each text."""
+        for decided, text, context in self.decide_with_context(items, batch_size):
+            yield decided.result(text, self._version), context
+
+    def decide_with_context(
+        self, items: Iterable[tuple[str, Context]], batch_size: int = 256
+    ) -> Iterator[tuple[Decided, str, Context]]:
+        """Labels and evidence spans (not yet TagResults) with each text and its context."""
         pairs = ((text, (text, context)) for text, context in items)
+        policy, find = self.policy, self._find
         for doc, (text, context) in self.nlp.pipe(pairs, batch_size=batch_size, as_tuples=True):
-            yield decide(doc, self.policy, self.attribute, self._version, text), context
+            yield decide_spans(doc, policy, find, len(text)), text, context
 
 
 def policy_from_meta(meta: dict[str, Any], labels: Sequence[str]) -> Policy:
@@ -89,3 +99,16 @@ def load_tagger(path: Path | None = None) -> SpacyTagger:
     # The tokenizer is spaCy's English default, already built from the config; loading its
     # saved copy again would only repeat that work.
     return SpacyTagger(spacy.load(directory, exclude=["tokenizer"]))
+
+
+def skip_lexical_attributes(tagger: SpacyTagger) -> None:
+    """Stop spaCy computing lexical attributes (shape, like_url, ...) of words new from now on.
+
+    spaCy runs about 25 attribute functions for every word it has not seen before, about as
+    much as tagging the message the word came in. The tagger reads none of them (its
+    components compute the lower-case form and the flags they need from the text), so its
+    output is the same; a process that only tags (`themes tag`) can skip them. Tokens of new
+    words then have no lexical attributes (`token.shape_`, `token.like_url`, ...): do not use
+    this where the docs are read for anything but tagging.
+    """
+    cast(Any, tagger.nlp.vocab).lex_attr_getters = {}
