@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ AT = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
+def trips(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """Every call aiosqlite hands to its thread, by the name of the function."""
     counts: Counter[str] = Counter()
     real = aiosqlite.core.Connection._execute
@@ -30,7 +30,7 @@ def trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
         return await real(self, fn, *args, **kwargs)
 
     monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
-    yield counts
+    return counts
 
 
 @pytest.fixture
@@ -96,11 +96,14 @@ async def test_insert_returning_rowcount_and_commit(db: Database, trips: Counter
 
 
 async def test_errors_still_reach_the_caller_as_sqlalchemy_errors(db: Database) -> None:
-    with pytest.raises(IntegrityError):
+    async def twice() -> None:
         async with db.transaction() as session:
             for _ in range(2):  # (channel, address) is unique
                 session.add(Resident(channel="telegram", address="same", created_at=AT))
                 await session.flush()
+
+    with pytest.raises(IntegrityError):
+        await twice()
     async with db.sessions() as session:  # rolled back: nothing kept, connection usable
         assert await session.scalar(select(func.count()).select_from(Resident)) == 0
 
@@ -112,9 +115,7 @@ async def test_rollback_is_sent_only_when_a_transaction_is_open(
         await connection.execute(text("SELECT 1"))
     trips.clear()
     async with db.engine.connect() as connection:
-        await connection.execute(
-            insert(Resident).values(channel="web", address="a", created_at=AT)
-        )
+        await connection.execute(insert(Resident).values(channel="web", address="a", created_at=AT))
         # leaving without commit: SQLAlchemy rolls back, and this time there is work to undo
     assert trips["rollback"] == 1
     async with db.sessions() as session:
