@@ -27,7 +27,7 @@ def trips(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
     async def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
         counts[getattr(fn, "__name__", repr(fn))] += 1
-        return await real(self, fn, *args, **kwargs)
+        return await real(self, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
 
     monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
     return counts
