@@ -350,3 +350,4 @@ class DeliveryWorker:
         if not ids:
             return
         await self.db.write(update(Delivery).where(Delivery.id.in_(ids)).values(status="queued"))
+        self.notify()  # back in the queue: the worker looks again now, not at its next tick

@@ -259,7 +259,8 @@ class TelegramChannel:
         if result.erased:
             for item in result.replies:  # nothing is kept after erasure, so send directly
                 await self._send_now(message.address, item.reply)
-        self.worker.notify()
+        elif any(item.claimed_delivery is None for item in result.replies):
+            self.worker.notify()  # queued behind earlier replies: the worker sends them
 
     async def _direct(self, chat_id: int, text: str, message: TgMessage) -> None:
         """An explanation that changes nothing and is not part of any conversation."""

@@ -49,19 +49,19 @@ def test_beats_the_keyword_baseline(figures: tuple[dict[str, float], dict[str, f
 
 def test_floors_under_the_unmet_targets(figures: tuple[dict[str, float], dict[str, float]]) -> None:
     ours, _ = figures
-    assert ours["theme_micro_f1"] >= 0.80
-    assert ours["safeguarding_recall"] >= 0.84
+    assert ours["theme_micro_f1"] >= 0.81
+    assert ours["safeguarding_recall"] >= 0.88
 
 
 @pytest.mark.xfail(
-    reason="theme micro-F1 is 0.80, below 0.85, on the evaluation split", strict=True
+    reason="theme micro-F1 is 0.81, below 0.85, on the evaluation split", strict=True
 )
 def test_theme_micro_f1_target(figures: tuple[dict[str, float], dict[str, float]]) -> None:
     assert figures[0]["theme_micro_f1"] >= 0.85
 
 
 @pytest.mark.xfail(
-    reason="safeguarding recall is 0.85, below 0.98, on the evaluation split", strict=True
+    reason="safeguarding recall is 0.89, below 0.98, on the evaluation split", strict=True
 )
 def test_safeguarding_recall_target(figures: tuple[dict[str, float], dict[str, float]]) -> None:
     assert figures[0]["safeguarding_recall"] >= 0.98
