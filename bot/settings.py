@@ -75,7 +75,7 @@ class TelegramSettings(Section):
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
     poll_timeout: int = Field(default=30, ge=1, le=50)
-    poll_interval: float = Field(default=0.05, ge=0.0, le=5.0)
+    poll_interval: float = Field(default=0.25, ge=0.0, le=5.0)
     token: SecretStr | None = None
     webhook_secret: SecretStr | None = None
 
