@@ -88,7 +88,7 @@ class InboundService:
         tags = await self._tag(message)
         key = f"{message.channel}:{message.address}"
         async with self._locks.hold(key):
-            async with self.db.transaction() as session:
+            async with self.db.transaction(quick=True) as session:
                 result = await self._handle(session, message, tags)
             if after_commit is not None:
                 await after_commit(result)

@@ -23,13 +23,18 @@ from sqlalchemy.sql.expression import Executable
 from models import sqlite_driver
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+QUICK = {sqlite_driver.INLINE: True}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    # No waiting for another process's lock on the event loop's thread: the driver waits in
+    # aiosqlite's thread instead (models/sqlite_driver.py, BUSY_TIMEOUT_MS).
+    cursor.execute("PRAGMA busy_timeout=0")
+    # Checkpoints run in aiosqlite's thread, not inside a commit on the loop's (same module).
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -76,20 +81,27 @@ class Database:
         self._serial = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction that commits on success and rolls back on error."""
+    async def transaction(self, *, quick: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction that commits on success and rolls back on error.
+
+        `quick`: every statement is a small indexed lookup or write (a message arriving), so
+        on SQLite they run on the loop's thread rather than a trip to aiosqlite's each; see
+        models/sqlite_driver.py.
+        """
         async with self._serial or nullcontext(), self.sessions() as session, session.begin():
+            if quick:
+                await session.connection(execution_options=QUICK)
             yield session
 
     async def write(self, statement: Executable) -> None:
-        """One Core statement in a transaction of its own: lighter than a session."""
+        """One small Core statement in a transaction of its own: lighter than a session."""
         async with self._serial or nullcontext(), self.engine.begin() as connection:
-            await connection.execute(statement)
+            await connection.execute(statement, execution_options=QUICK)
 
     async def write_many(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
         """One Core statement over many parameter sets (executemany) in one transaction."""
         async with self._serial or nullcontext(), self.engine.begin() as connection:
-            await connection.execute(statement, list(rows))
+            await connection.execute(statement, list(rows), execution_options=QUICK)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -1,4 +1,4 @@
-"""SQLAlchemy's aiosqlite dialect with one trip to the database thread per statement.
+"""SQLAlchemy's aiosqlite dialect with at most one trip to the database thread per statement.
 
 aiosqlite runs each sqlite3 call in its own thread and hands the result back to the event
 loop. SQLAlchemy's adapter makes four such trips for a SELECT (open a cursor, execute, fetch,
@@ -8,6 +8,24 @@ busy loop each trip waits its turn behind everything else that is ready, and sin
 writes take turns (`models.db.Database`), those waits add up to the throughput of every
 write. This adapter does the whole statement in one trip and skips COMMIT and ROLLBACK when
 sqlite3 says no transaction is open (exactly what sqlite3 itself would then do: nothing).
+
+**Quick statements run with no trip at all.** A statement with the execution option
+`lp_inline` (`models.db.QUICK`: the small indexed reads and writes of a message arriving)
+runs on the loop's own thread, and so do the COMMIT or ROLLBACK of a transaction whose
+statements all did. A trip costs more than such a statement (tens of microseconds in SQLite,
+with WAL and `synchronous=NORMAL` a commit does not sync), and the write turn is no longer
+held across awaits while the loop runs everything else. Two things could still block the
+loop, and neither happens there:
+
+* waiting for another process's write lock: the connection's busy timeout is 0, so an
+  inline statement that meets a lock fails at once with SQLITE_BUSY, having changed
+  nothing, and is run again in aiosqlite's thread with a busy timeout of
+  `BUSY_TIMEOUT_MS` (as every statement without the option is);
+* a checkpoint (copying the WAL into the database file, with a sync): SQLite's automatic
+  one runs inside a commit, so it is turned off and a passive checkpoint runs in
+  aiosqlite's thread after every `CHECKPOINT_EVERY` commits instead.
+
+The connection is used from both threads, never at once: SQLAlchemy awaits each call.
 
 It is still aiosqlite underneath (its thread and queue, through `Connection._execute`, the
 one function every aiosqlite call goes through) and still SQLAlchemy's dialect; only the
@@ -33,6 +51,16 @@ from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
 DRIVER = "lp_aiosqlite"
+# Statements run with this execution option run on the event loop's thread (see _run).
+INLINE = "lp_inline"
+# How long a statement in aiosqlite's thread waits for another process's write lock. On the
+# loop's thread nothing waits: the connection's own busy timeout stays 0.
+BUSY_TIMEOUT_MS = 5000
+# Committing on the loop's thread must not copy the WAL back into the database file there
+# (a checkpoint writes and syncs): connections turn SQLite's automatic checkpoint off and
+# run a passive one in aiosqlite's thread after every CHECKPOINT_EVERY commits instead
+# (SQLite's own default is about every 1,000 pages: some 100 messages here).
+CHECKPOINT_EVERY = 100
 _Outcome = tuple[Any, list[Any], int, int | None]
 
 
@@ -55,10 +83,44 @@ def _statement(
         cursor.close()
 
 
+def _patiently(
+    connection: aiosqlite.Connection, operation: str, parameters: Any, many: bool
+) -> _Outcome:
+    """Runs in aiosqlite's thread: a statement that may wait for another writer's lock."""
+    sqlite = connection._conn
+    sqlite.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    try:
+        return _statement(connection, operation, parameters, many)
+    finally:
+        sqlite.execute("PRAGMA busy_timeout=0")
+
+
+async def _at_once(
+    connection: aiosqlite.Connection, operation: str, parameters: Any, many: bool
+) -> _Outcome | None:
+    """On the loop's thread, without waiting for a lock: None when another writer holds it.
+
+    A coroutine that never suspends: SQLAlchemy's async layer wants every statement to pass
+    through `await_`, and this costs a greenlet switch, not a trip through the event loop.
+    """
+    try:
+        return _statement(connection, operation, parameters, many)
+    except sqlite3.Error as error:
+        if _busy(error):
+            return None
+        raise
+
+
+def _busy(error: sqlite3.Error) -> bool:
+    """SQLITE_BUSY or one of its extended codes: another connection holds the lock."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return isinstance(error, sqlite3.OperationalError) and code is not None and code & 0xFF == 5
+
+
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     """A cursor that runs each statement, rows and all, in one call to aiosqlite's thread."""
 
-    __slots__ = ("_arraysize", "_description", "_lastrowid", "_rowcount")
+    __slots__ = ("_arraysize", "_description", "_inline", "_lastrowid", "_rowcount")
 
     def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:
         # No aiosqlite cursor is opened here: that would be a trip of its own.
@@ -70,6 +132,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._rowcount = -1
         self._lastrowid: int | None = None
         self._arraysize = 1
+        self._inline = False
 
     @property
     def description(self) -> Any:
@@ -99,12 +162,18 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     def _run(self, operation: str, parameters: Any, *, many: bool) -> None:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        outcome: _Outcome | None = None
         try:
-            outcome: _Outcome = await_(
-                connection._execute(  # type: ignore[no-untyped-call]
-                    _statement, connection, operation, parameters, many
+            if self._inline:
+                outcome = await_(_at_once(connection, operation, parameters, many))
+            if outcome is None:
+                adapted: OneTripConnection = self._adapt_connection  # type: ignore[assignment]
+                adapted._slow = True
+                outcome = await_(
+                    connection._execute(  # type: ignore[no-untyped-call]
+                        _patiently, connection, operation, parameters, many
+                    )
                 )
-            )
         except Exception as error:
             self._adapt_connection._handle_exception(error)
         self._description, rows, self._rowcount, self._lastrowid = outcome
@@ -123,8 +192,49 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         """sqlite3 ignores input sizes."""
 
 
+def _checkpoint(connection: aiosqlite.Connection) -> None:
+    """Runs in aiosqlite's thread: copy what the WAL holds back into the database file."""
+    connection._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+
+
+async def _end_at_once(connection: aiosqlite.Connection, commit: bool) -> bool:
+    """COMMIT or ROLLBACK on the loop's thread; False when it must wait for a lock."""
+    try:
+        if commit:
+            connection._conn.commit()
+        else:
+            connection._conn.rollback()
+    except sqlite3.Error as error:
+        if _busy(error):
+            return False
+        raise
+    return True
+
+
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     _cursor_cls = OneTripCursor  # type: ignore[assignment]
+    # A statement of this transaction ran in aiosqlite's thread (not quick, or it had to
+    # wait for a lock): its end goes there too.
+    _slow = False
+    _commits = 0
+
+    def _end(self, commit: bool) -> None:
+        slow, self._slow = self._slow, False
+        driver: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        done = False
+        try:
+            done = not slow and await_(_end_at_once(driver, commit))
+        except Exception as error:
+            self._handle_exception(error)
+        if not done:
+            super().commit() if commit else super().rollback()
+        if commit:
+            self._commits += 1
+            if self._commits % CHECKPOINT_EVERY == 0:
+                try:
+                    await_(driver._execute(_checkpoint, driver))  # type: ignore[no-untyped-call]
+                except Exception as error:
+                    self._handle_exception(error)
 
     def _open(self) -> bool:
         driver: aiosqlite.Connection = self._connection  # type: ignore[assignment]
@@ -135,15 +245,22 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
 
     def rollback(self) -> None:
         if self._open():
-            super().rollback()
+            self._end(commit=False)
+        else:
+            self._slow = False
 
     def commit(self) -> None:
         if self._open():
-            super().commit()
+            self._end(commit=True)
+        else:
+            self._slow = False
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
+        # Inline statements use the connection from the loop's thread, between (never during)
+        # the calls aiosqlite makes from its own.
+        kw["check_same_thread"] = False
         adapted = super().connect(*arg, **kw)
         return OneTripConnection(self, adapted._connection)
 
@@ -155,6 +272,20 @@ class OneTripDialect(SQLiteDialect_aiosqlite):
     @classmethod
     def import_dbapi(cls) -> OneTripDBAPI:
         return OneTripDBAPI(__import__("aiosqlite"), __import__("sqlite3"))
+
+    def do_execute(self, cursor: Any, statement: Any, parameters: Any, context: Any = None) -> None:
+        cursor._inline = context is not None and context.execution_options.get(INLINE, False)
+        cursor.execute(statement, parameters)
+
+    def do_executemany(
+        self, cursor: Any, statement: Any, parameters: Any, context: Any = None
+    ) -> None:
+        cursor._inline = context is not None and context.execution_options.get(INLINE, False)
+        cursor.executemany(statement, parameters)
+
+    def do_execute_no_params(self, cursor: Any, statement: Any, context: Any = None) -> None:
+        cursor._inline = context is not None and context.execution_options.get(INLINE, False)
+        cursor.execute(statement)
 
 
 registry.register(f"sqlite.{DRIVER}", __name__, "OneTripDialect")

@@ -51,6 +51,10 @@ class LoopbackServer:
             http="h11",
             ws="none",
             timeout_graceful_shutdown=2,
+            # uvicorn closes idle keep-alive connections after 5 s by default; a client that
+            # reuses one just then gets a ReadError. Real servers keep them far longer, and on
+            # a loaded machine that race lost the echo bot a reply in the benchmark.
+            timeout_keep_alive=75,
         )
         server = self._server = _Server(config)
         task = self._task = asyncio.create_task(server.serve())
