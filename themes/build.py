@@ -65,6 +65,15 @@ class BuildSettings:
     rule_features: bool = True  # phrase hits are also classifier features
     rules_decide: bool = True  # a strong phrase alone gives its label
     risk_copies: int = 1  # risk messages are repeated this often in training (recall first)
+    # Messages longer than `window` tokens are also scored in windows of that many tokens, and
+    # the labels of `window_kinds` get the higher of the whole-message and best window score
+    # (0: whole messages only). See ScoreRowTextCategorizer and README "Long messages".
+    window: int = 20
+    window_kinds: tuple[str, ...] = ("theme", "signal")
+    # > 0: the safeguarding categories and any_risk also take their best window score, times
+    # this weight (a window must score 1/weight times what a whole message needs). Off: see
+    # README "Long messages" for what it gains on long messages and costs in false alarms.
+    window_risk_weight: float = 0.0
     thresholds: Thresholds = field(default_factory=Thresholds)
 
     def with_thresholds(self, **changes: float) -> BuildSettings:
@@ -103,15 +112,29 @@ def _exception(phrase: str) -> tuple[str, str]:
     return components.EXCEPTION_LABEL, phrase
 
 
-def add_classifier(nlp: Language, labels: Sequence[str], settings: BuildSettings) -> None:
-    """Add the lemma bag-of-words multi-label classifier."""
+def add_classifier(
+    nlp: Language,
+    labels: Sequence[str],
+    settings: BuildSettings,
+    window_labels: Sequence[str] = (),
+    window_weights: Sequence[float] = (),
+) -> None:
+    """Add the lemma bag-of-words multi-label classifier (window labels and their weights:
+    see `window_labels` and `window_weights`)."""
+    if settings.window and settings.ngram_size != 1:
+        raise ValueError("window scoring needs the unigram classifier (ngram_size=1)")
     model = {
         **BOW_MODEL,
         "ngram_size": settings.ngram_size,
         "length": settings.hash_length,
         "rule_features": settings.rule_features,
     }
-    nlp.add_pipe(TEXTCAT, config={"model": model, "threshold": 0.5})
+    config: dict[str, Any] = {"model": model, "threshold": 0.5}
+    if settings.window:
+        config |= {"window": settings.window, "window_labels": list(window_labels)}
+        if any(weight != 1.0 for weight in window_weights):
+            config["window_weights"] = list(window_weights)
+    nlp.add_pipe(TEXTCAT, config=config)
     textcat = pipe_of(nlp, TEXTCAT, ScoreRowTextCategorizer)
     for label in labels:
         textcat.add_label(label)
@@ -147,6 +170,27 @@ def classifier_labels(codebook: Codebook) -> list[str]:
     return [e.id for e in codebook.entries] + [RISK_LABEL]
 
 
+def window_labels(codebook: Codebook, settings: BuildSettings) -> list[str]:
+    """The classifier labels that take their best window score: the codebook entries of
+    `settings.window_kinds`, and any_risk when it lists "risk"; with window_risk_weight, also
+    the safeguarding categories and any_risk."""
+    kinds = set(settings.window_kinds)
+    if settings.window_risk_weight > 0:
+        kinds |= {"safeguarding", "risk"}
+    labels = [e.id for e in codebook.entries if e.kind in kinds]
+    return labels + ([RISK_LABEL] if "risk" in kinds else [])
+
+
+def window_weights(codebook: Codebook, settings: BuildSettings) -> list[float]:
+    """The weight of each of `window_labels`' window scores (window_risk_weight for risk)."""
+    risky = {*codebook.ids("safeguarding"), RISK_LABEL}
+    weight = settings.window_risk_weight
+    return [
+        weight if weight > 0 and label in risky else 1.0
+        for label in window_labels(codebook, settings)
+    ]
+
+
 def _cats(message: LabelledMessage, labels: Sequence[str]) -> dict[str, float]:
     gold = {*message.themes, *message.signals}
     if message.safeguarding:
@@ -177,7 +221,13 @@ def build_pipeline(
     """A complete, trained pipeline with its version and settings in nlp.meta."""
     settings = settings or BuildSettings()
     nlp = blank_pipeline(codebook)
-    add_classifier(nlp, classifier_labels(codebook), settings)
+    add_classifier(
+        nlp,
+        classifier_labels(codebook),
+        settings,
+        window_labels(codebook, settings),
+        window_weights(codebook, settings),
+    )
     train_classifier(nlp, training_examples(nlp, messages, codebook, settings), settings)
     version = pipeline_version(codebook, messages, settings, today or date.today())
     nlp.meta["name"] = "listening_post_themes"

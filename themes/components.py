@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,7 +22,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import registry
 from thinc.api import Model, SparseLinear_v2
 
-from themes.lemmas import LemmaNormaliser, doc_lemmas
+from themes.lemmas import LEMMAS_KEY, LemmaNormaliser, doc_lemmas
 from themes.phrases import CompiledPhrase, PhraseRules, RuleHit
 
 RULES_KEY = "lp_rules"
@@ -139,11 +140,96 @@ class ScoreRowTextCategorizer(MultiLabel_TextCategorizer):
 
     Filling doc.cats label by label costs more than the classifier itself on short
     messages; `doc_scores` reads the row back as a dict when one is wanted.
+
+    With `window` > 0, a message longer than `window` tokens is also scored in windows of
+    that many tokens (overlapping by half) with the same model, and each of `window_labels`
+    gets the highest of its whole-message and window scores: in a long message about
+    several themes, one theme's words are a small part of the bag and its whole-message
+    score is diluted (see themes/README.md, "Long messages").
     """
+
+    def __init__(
+        self,
+        vocab: Any,
+        model: Model[Any, Any],
+        name: str = "lp_textcat",
+        *,
+        threshold: float,
+        scorer: Any,
+        window: int = 0,
+        window_labels: Sequence[str] = (),
+        window_weights: Sequence[float] = (),
+    ) -> None:
+        super().__init__(vocab, model, name, threshold=threshold, scorer=scorer)
+        self.window = window
+        self.window_labels = tuple(window_labels)
+        # per window label, what its window score is multiplied by (1 when not given): a
+        # weight under 1 asks more of a window than of the whole message
+        self.window_weights = tuple(window_weights)
+
+    def predict(self, docs: Iterable[Doc]) -> Any:
+        docs = list(docs)
+        scores = super().predict(docs)
+        if self.window <= 0 or not self.window_labels:
+            return scores
+        windows, owners = _windows(docs, self.window)
+        if not windows:
+            return scores
+        labels = list(self.labels)
+        wanted = [
+            (labels.index(label), weight)
+            for label, weight in zip_longest(
+                self.window_labels, self.window_weights[: len(self.window_labels)], fillvalue=1.0
+            )
+            if label in labels
+        ]
+        columns = [column for column, _ in wanted]
+        scores = numpy.array(scores, dtype="float32")  # a writable copy
+        by_window = numpy.asarray(self.model.predict(windows), dtype="float32")[:, columns]
+        if any(weight != 1.0 for _, weight in wanted):
+            by_window *= numpy.asarray([weight for _, weight in wanted], dtype="float32")
+        best = numpy.zeros((len(docs), len(columns)), dtype="float32")
+        numpy.maximum.at(best, numpy.asarray(owners, dtype="int64"), by_window)
+        scores[:, columns] = numpy.maximum(scores[:, columns], best)
+        return scores
 
     def set_annotations(self, docs: Iterable[Doc], scores: Any) -> None:
         for doc, row in zip(docs, numpy.asarray(scores).tolist(), strict=False):
             doc.user_data[SCORES_KEY] = row
+
+
+class _Window:
+    """A run of a doc's tokens as the lemma key extractors read it (lemmas and rule hits)."""
+
+    __slots__ = ("length", "user_data")
+
+    def __init__(self, doc: Doc, lemmas: list[int], start: int, end: int) -> None:
+        self.length = end - start
+        self.user_data: dict[str, Any] = {LEMMAS_KEY: lemmas[start:end]}
+        for key in (RULES_KEY, RISK_KEY):
+            hits = doc.user_data.get(key)
+            if hits:
+                self.user_data[key] = [h for h in hits if h.start >= start and h.end <= end]
+
+    def __len__(self) -> int:
+        return self.length
+
+
+def _windows(docs: Sequence[Doc], size: int) -> tuple[list[_Window], list[int]]:
+    """Windows of `size` tokens, starting every `size // 2` tokens, of the docs longer than
+    `size`, and the position in `docs` of the doc each window belongs to."""
+    step = max(size // 2, 1)
+    windows: list[_Window] = []
+    owners: list[int] = []
+    for position, doc in enumerate(docs):
+        length = len(doc)
+        if length <= size:
+            continue
+        lemmas = doc_lemmas(doc)
+        for start in range(0, length - step, step):
+            windows.append(_Window(doc, lemmas, start, min(start + size, length)))
+            owners.append(position)
+    return windows, owners
 
 
 @Language.factory(
@@ -152,13 +238,32 @@ class ScoreRowTextCategorizer(MultiLabel_TextCategorizer):
         "threshold": 0.5,
         "model": BOW_MODEL,
         "scorer": {"@scorers": "spacy.textcat_multilabel_scorer.v2"},
+        "window": 0,
+        "window_labels": [],
+        "window_weights": [],
     },
 )
 def make_textcat(
-    nlp: Language, name: str, model: Model[Any, Any], threshold: float, scorer: Any
+    nlp: Language,
+    name: str,
+    model: Model[Any, Any],
+    threshold: float,
+    scorer: Any,
+    window: int,
+    window_labels: list[str],
+    window_weights: list[float],
 ) -> ScoreRowTextCategorizer:
-    """The lemma bag-of-words multi-label classifier."""
-    return ScoreRowTextCategorizer(nlp.vocab, model, name, threshold=threshold, scorer=scorer)
+    """The lemma bag-of-words multi-label classifier (see ScoreRowTextCategorizer)."""
+    return ScoreRowTextCategorizer(
+        nlp.vocab,
+        model,
+        name,
+        threshold=threshold,
+        scorer=scorer,
+        window=window,
+        window_labels=window_labels,
+        window_weights=window_weights,
+    )
 
 
 def pipe_of(nlp: Language, name: str, kind: type[Component]) -> Component:

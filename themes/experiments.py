@@ -23,6 +23,8 @@ from themes.build import (
     classifier_labels,
     train_classifier,
     training_examples,
+    window_labels,
+    window_weights,
 )
 from themes.codebook import Codebook
 from themes.decide import Policy, by_priority, decide
@@ -30,8 +32,9 @@ from themes.labelled import LabelledMessage
 from themes.metrics import Evaluation, evaluate
 
 # What the build can vary without retraining (decision policy) is searched on these grids.
-THEME_GRID = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
-SIGNAL_GRID = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
+# Window scores (BuildSettings.window) raise theme and signal scores, so the grids reach higher.
+THEME_GRID = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75)
+SIGNAL_GRID = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
 SAFEGUARDING_GRID = (0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8)
 WEAK_GRID = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 WEAK_RISK_GRID = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
@@ -66,15 +69,17 @@ def cross_validate(
     """Train k classifiers, each without one fold, and keep that fold's processed docs."""
     nlp = blank_pipeline(codebook)
     held: list[tuple[int, Doc]] = []
+    labels, windowed = classifier_labels(codebook), window_labels(codebook, settings)
+    weights = window_weights(codebook, settings)
     for fold in folds(messages, k, settings.seed):
         skip = set(fold)
         train = [m for i, m in enumerate(messages) if i not in skip]
-        add_classifier(nlp, classifier_labels(codebook), settings)
+        add_classifier(nlp, labels, settings, windowed, weights)
         train_classifier(nlp, training_examples(nlp, train, codebook, settings), settings)
         docs = nlp.pipe(messages[i].text for i in fold)
         held.extend(zip(fold, docs, strict=True))
         nlp.remove_pipe(TEXTCAT)
-    add_classifier(nlp, classifier_labels(codebook), settings)
+    add_classifier(nlp, labels, settings, windowed, weights)
     held.sort(key=lambda item: item[0])
     return HeldOut([messages[i] for i, _ in held], [doc for _, doc in held], nlp)
 
@@ -182,13 +187,15 @@ def compare(codebook: Codebook, messages: Sequence[LabelledMessage]) -> list[Eva
 
 def _variants(base: BuildSettings) -> list[tuple[str, BuildSettings]]:
     plain = replace(base, rule_features=False)
+    bigrams = replace(plain, ngram_size=2, window=0)  # windows need the unigram extractor
     return [
         ("rules only (codebook phrases, lemmas)", replace(base, use_classifier=False)),
         ("classifier only, lemma unigrams", replace(plain, use_rules=False)),
-        ("classifier only, lemma uni+bigrams", replace(plain, use_rules=False, ngram_size=2)),
+        ("classifier only, lemma uni+bigrams", replace(bigrams, use_rules=False)),
         ("rules OR classifier", plain),
-        ("rules OR classifier, uni+bigrams", replace(plain, ngram_size=2)),
+        ("rules OR classifier, uni+bigrams", bigrams),
         ("rules as classifier features only", replace(base, rules_decide=False)),
         ("shipped without codebook examples", replace(base, use_examples=False)),
+        ("shipped without window scores (whole messages only)", replace(base, window=0)),
         ("shipped: rules OR classifier with rule features", base),
     ]
