@@ -50,14 +50,14 @@ def ensure_sqlite_dir(url: str) -> None:
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """An async engine; SQLite gets foreign keys, WAL and a busy timeout on every connection."""
+    """An async engine; SQLite connections get foreign keys, WAL and the driver's lock settings."""
     ensure_sqlite_dir(url)
     # A server connection idle for a while is pinged before use (_ping_if_idle); a SQLite
     # file has no server to drop it.
     parsed = make_url(url)
     sqlite = parsed.get_backend_name() == "sqlite"
     if parsed.drivername == "sqlite+aiosqlite":
-        # The same aiosqlite, one trip to its thread per statement (models/sqlite_driver.py).
+        # The same aiosqlite, at most one trip to its thread per statement (sqlite_driver.py).
         parsed = parsed.set(drivername=f"sqlite+{sqlite_driver.DRIVER}")
     engine = create_async_engine(parsed, echo=echo, pool_pre_ping=False)
     if sqlite:

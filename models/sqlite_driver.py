@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import collections
 import sqlite3
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import aiosqlite
@@ -95,19 +97,21 @@ def _patiently(
         sqlite.execute("PRAGMA busy_timeout=0")
 
 
-async def _at_once(
-    connection: aiosqlite.Connection, operation: str, parameters: Any, many: bool
-) -> _Outcome | None:
-    """On the loop's thread, without waiting for a lock: None when another writer holds it.
+_BUSY = object()
+
+
+async def _at_once(work: Callable[[], Any]) -> Any:
+    """Run `work` on the loop's thread without waiting for a lock: `_BUSY` when another
+    writer holds it (nothing was changed), else what `work` returned.
 
     A coroutine that never suspends: SQLAlchemy's async layer wants every statement to pass
     through `await_`, and this costs a greenlet switch, not a trip through the event loop.
     """
     try:
-        return _statement(connection, operation, parameters, many)
+        return work()
     except sqlite3.Error as error:
         if _busy(error):
-            return None
+            return _BUSY
         raise
 
 
@@ -162,11 +166,13 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     def _run(self, operation: str, parameters: Any, *, many: bool) -> None:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-        outcome: _Outcome | None = None
+        outcome: Any = _BUSY
         try:
             if self._inline:
-                outcome = await_(_at_once(connection, operation, parameters, many))
-            if outcome is None:
+                outcome = await_(
+                    _at_once(partial(_statement, connection, operation, parameters, many))
+                )
+            if outcome is _BUSY:
                 adapted: OneTripConnection = self._adapt_connection  # type: ignore[assignment]
                 adapted._slow = True
                 outcome = await_(
@@ -197,20 +203,6 @@ def _checkpoint(connection: aiosqlite.Connection) -> None:
     connection._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
 
 
-async def _end_at_once(connection: aiosqlite.Connection, commit: bool) -> bool:
-    """COMMIT or ROLLBACK on the loop's thread; False when it must wait for a lock."""
-    try:
-        if commit:
-            connection._conn.commit()
-        else:
-            connection._conn.rollback()
-    except sqlite3.Error as error:
-        if _busy(error):
-            return False
-        raise
-    return True
-
-
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     _cursor_cls = OneTripCursor  # type: ignore[assignment]
     # A statement of this transaction ran in aiosqlite's thread (not quick, or it had to
@@ -223,7 +215,8 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         driver: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         done = False
         try:
-            done = not slow and await_(_end_at_once(driver, commit))
+            end = driver._conn.commit if commit else driver._conn.rollback
+            done = not slow and await_(_at_once(end)) is not _BUSY
         except Exception as error:
             self._handle_exception(error)
         if not done:
@@ -274,18 +267,23 @@ class OneTripDialect(SQLiteDialect_aiosqlite):
         return OneTripDBAPI(__import__("aiosqlite"), __import__("sqlite3"))
 
     def do_execute(self, cursor: Any, statement: Any, parameters: Any, context: Any = None) -> None:
-        cursor._inline = context is not None and context.execution_options.get(INLINE, False)
+        _mark(cursor, context)
         cursor.execute(statement, parameters)
 
     def do_executemany(
         self, cursor: Any, statement: Any, parameters: Any, context: Any = None
     ) -> None:
-        cursor._inline = context is not None and context.execution_options.get(INLINE, False)
+        _mark(cursor, context)
         cursor.executemany(statement, parameters)
 
     def do_execute_no_params(self, cursor: Any, statement: Any, context: Any = None) -> None:
-        cursor._inline = context is not None and context.execution_options.get(INLINE, False)
+        _mark(cursor, context)
         cursor.execute(statement)
+
+
+def _mark(cursor: OneTripCursor, context: Any) -> None:
+    """Tell the cursor whether its statement carries the INLINE execution option."""
+    cursor._inline = context is not None and context.execution_options.get(INLINE, False)
 
 
 registry.register(f"sqlite.{DRIVER}", __name__, "OneTripDialect")
