@@ -29,6 +29,7 @@ from themes.components import (
     ScoreRowTextCategorizer,
     pipe_of,
 )
+from themes.joined import joined_messages
 from themes.labelled import LabelledMessage
 from themes.lemmas import LemmaNormaliser, english_lemma_table, merge_spellings
 from themes.phrases import compile_phrases
@@ -46,7 +47,14 @@ class Thresholds:
     signal: float = 0.45
     safeguarding: float = 0.5
     weak: float = 0.15  # a weak phrase counts when the classifier gives at least this
+    # a strong theme or signal phrase counts when the classifier gives at least this (0: always;
+    # a passing mention, "the bus" in a message about the food bank, scores near 0)
+    strong: float = 0.0
     weak_risk: float = 0.1  # a weak risk phrase counts when any_risk is at least this
+    # > 0: in a long message, the safeguarding decision also reads the classifier's scores of
+    # the window around a weak risk phrase and of windows clear of vetoed phrases, times this
+    # weight (see decide.py); 0: whole-message scores only
+    risk_window: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,12 @@ class BuildSettings:
     # this weight (a window must score 1/weight times what a whole message needs). Off: see
     # README "Long messages" for what it gains on long messages and costs in false alarms.
     window_risk_weight: float = 0.0
+    # Keep each window's scores on a long doc for the safeguarding decision (Thresholds
+    # .risk_window says how much a window counts; 0 leaves the decision as without them).
+    window_rows: bool = True
+    # Long messages joined from the training messages (themes/joined.py) added to the
+    # classifier's training data, so it learns weights that hold up in long, rambling bags.
+    long_examples: int = 0
     thresholds: Thresholds = field(default_factory=Thresholds)
 
     def with_thresholds(self, **changes: float) -> BuildSettings:
@@ -132,6 +146,7 @@ def add_classifier(
     config: dict[str, Any] = {"model": model, "threshold": 0.5}
     if settings.window:
         config |= {"window": settings.window, "window_labels": list(window_labels)}
+        config["window_rows"] = settings.window_rows
         if any(weight != 1.0 for weight in window_weights):
             config["window_weights"] = list(window_weights)
     nlp.add_pipe(TEXTCAT, config=config)
@@ -150,6 +165,9 @@ def training_examples(
         for m in messages
         for _ in range(settings.risk_copies if m.safeguarding else 1)
     ]
+    if settings.long_examples:
+        joined = joined_messages(messages, settings.long_examples, settings.seed + 1)
+        items.extend((m.text, _cats(m, labels)) for m in joined)
     if settings.use_examples:
         for entry in codebook.entries:
             cats = {entry.id: 1.0}

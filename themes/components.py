@@ -36,6 +36,7 @@ CONTEXT_WINDOW = 8  # tokens between a context exception and the risk phrase it 
 SENTENCE_ENDS = frozenset({".", "!", "?", "\n", "\n\n"})
 PHRASES_FILE = "phrases.json"
 SCORES_KEY = "lp_scores"
+WINDOW_ROWS_KEY = "lp_window_scores"  # [(start token, end token, score row)] of a long doc
 Component = TypeVar("Component")
 BOW_MODEL = {
     "@architectures": "listening_post.LemmaBOW.v1",
@@ -159,6 +160,7 @@ class ScoreRowTextCategorizer(MultiLabel_TextCategorizer):
         window: int = 0,
         window_labels: Sequence[str] = (),
         window_weights: Sequence[float] = (),
+        window_rows: bool = False,
     ) -> None:
         super().__init__(vocab, model, name, threshold=threshold, scorer=scorer)
         self.window = window
@@ -166,14 +168,26 @@ class ScoreRowTextCategorizer(MultiLabel_TextCategorizer):
         # per window label, what its window score is multiplied by (1 when not given): a
         # weight under 1 asks more of a window than of the whole message
         self.window_weights = tuple(window_weights)
+        # keep every window's score row on its doc (WINDOW_ROWS_KEY), so the safeguarding
+        # decision can look at the part of a long message a phrase is in (themes/decide.py)
+        self.window_rows = window_rows
 
     def predict(self, docs: Iterable[Doc]) -> Any:
         docs = list(docs)
         scores = super().predict(docs)
-        if self.window <= 0 or not self.window_labels:
+        if self.window <= 0 or not (self.window_labels or self.window_rows):
             return scores
         windows, owners = _windows(docs, self.window)
         if not windows:
+            return scores
+        rows = numpy.asarray(self.model.predict(windows), dtype="float32")
+        if self.window_rows:
+            kept: dict[int, list[tuple[int, int, list[float]]]] = {}
+            for window, owner, row in zip(windows, owners, rows.tolist(), strict=True):
+                kept.setdefault(owner, []).append((window.start, window.start + len(window), row))
+            for owner, found in kept.items():
+                docs[owner].user_data[WINDOW_ROWS_KEY] = found
+        if not self.window_labels:
             return scores
         labels = list(self.labels)
         wanted = [
@@ -185,7 +199,7 @@ class ScoreRowTextCategorizer(MultiLabel_TextCategorizer):
         ]
         columns = [column for column, _ in wanted]
         scores = numpy.array(scores, dtype="float32")  # a writable copy
-        by_window = numpy.asarray(self.model.predict(windows), dtype="float32")[:, columns]
+        by_window = rows[:, columns]
         if any(weight != 1.0 for _, weight in wanted):
             by_window *= numpy.asarray([weight for _, weight in wanted], dtype="float32")
         best = numpy.zeros((len(docs), len(columns)), dtype="float32")
@@ -201,9 +215,10 @@ class ScoreRowTextCategorizer(MultiLabel_TextCategorizer):
 class _Window:
     """A run of a doc's tokens as the lemma key extractors read it (lemmas and rule hits)."""
 
-    __slots__ = ("length", "user_data")
+    __slots__ = ("length", "start", "user_data")
 
     def __init__(self, doc: Doc, lemmas: list[int], start: int, end: int) -> None:
+        self.start = start
         self.length = end - start
         self.user_data: dict[str, Any] = {LEMMAS_KEY: lemmas[start:end]}
         for key in (RULES_KEY, RISK_KEY):
@@ -241,6 +256,7 @@ def _windows(docs: Sequence[Doc], size: int) -> tuple[list[_Window], list[int]]:
         "window": 0,
         "window_labels": [],
         "window_weights": [],
+        "window_rows": False,
     },
 )
 def make_textcat(
@@ -252,6 +268,7 @@ def make_textcat(
     window: int,
     window_labels: list[str],
     window_weights: list[float],
+    window_rows: bool,
 ) -> ScoreRowTextCategorizer:
     """The lemma bag-of-words multi-label classifier (see ScoreRowTextCategorizer)."""
     return ScoreRowTextCategorizer(
@@ -263,6 +280,7 @@ def make_textcat(
         window=window,
         window_labels=window_labels,
         window_weights=window_weights,
+        window_rows=window_rows,
     )
 
 

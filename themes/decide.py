@@ -21,7 +21,7 @@ from typing import NamedTuple
 from spacy.tokens import Doc
 
 from themes.build import RISK_LABEL, Thresholds
-from themes.components import RISK_KEY, RULES_KEY, SCORES_KEY, VETOED_KEY
+from themes.components import RISK_KEY, RULES_KEY, SCORES_KEY, VETOED_KEY, WINDOW_ROWS_KEY
 from themes.lemmas import TEXT_LENGTHS, doc_columns, text_length
 from themes.phrases import RuleHit
 from themes.types import Evidence, TagResult
@@ -119,6 +119,15 @@ def decide_spans(doc: Doc, policy: Policy, find: FindSpan, length: int) -> Decid
     return Decided(themes, signals, category, tuple(ordered))
 
 
+def safeguarding_of(doc: Doc, policy: Policy) -> str | None:
+    """The safeguarding category alone, without evidence (for threshold searches)."""
+    return _Decision(doc, policy, _no_span, 0).safeguarding()
+
+
+def _no_span(doc: Doc, label: str) -> None:
+    return None
+
+
 def _by_label(hits: Sequence[RuleHit]) -> dict[str, list[RuleHit]]:
     found: dict[str, list[RuleHit]] = {}
     for hit in hits:
@@ -165,7 +174,8 @@ class _Decision:
             if hits:
                 if self.policy.rules_decide:
                     weak_ok = not row or score >= self.policy.thresholds.weak
-                    supported = hits if weak_ok else [hit for hit in hits if not hit.weak]
+                    strong_ok = not row or score >= self.policy.thresholds.strong
+                    supported = [hit for hit in hits if (weak_ok if hit.weak else strong_ok)]
                 else:
                     supported = hits if score >= threshold else []
                 if supported:
@@ -180,7 +190,14 @@ class _Decision:
         return tuple(chosen)
 
     def safeguarding(self) -> str | None:
-        """Recall first: risk phrases, then the classifier's any-risk second opinion."""
+        """Recall first: risk phrases, then the classifier's any-risk second opinion.
+
+        In a long message the whole-message score is diluted by the calm text around a
+        worry, and one figurative phrase would silence the second opinion for all of it; with
+        `risk_window` > 0 the decision also reads the window scores the classifier kept
+        (WINDOW_ROWS_KEY), weighted by it: a weak phrase is judged by the best window it lies
+        in, and the second opinion by the best window clear of vetoed phrases.
+        """
         policy = self.policy
         risk = self.score(RISK_LABEL)
         hits = _by_label(self.doc.user_data.get(RISK_KEY, ())) if policy.use_rules else {}
@@ -190,20 +207,42 @@ class _Decision:
                 if strong:
                     self.evidence[category] = self._from_hits(category, strong)
                     return category
-        if hits and (not self.row or risk >= policy.thresholds.weak_risk):
+        windows = self._risk_windows()
+        if hits:
             # Only weak phrases: the category the classifier finds likeliest among them.
-            category = max((c for c in policy.safeguarding if c in hits), key=self.score)
-            self.evidence[category] = self._from_hits(category, hits[category])
-            return category
-        if not self.row or risk < policy.thresholds.safeguarding:
+            found = [hit for label in hits.values() for hit in label]
+            level = max([risk, *(w for w, s, e, _ in windows if _inside(found, s, e))])
+            if not self.row or level >= policy.thresholds.weak_risk:
+                category = max((c for c in policy.safeguarding if c in hits), key=self.score)
+                self.evidence[category] = self._from_hits(category, hits[category])
+                return category
+        if not self.row:
             return None
-        if policy.use_rules and self.doc.user_data.get(VETOED_KEY):
-            # The phrases found risk and an exception cancelled it: the classifier, which
-            # cannot tell "killing me" from "kill myself", must not bring it back.
+        vetoed: Sequence[RuleHit] = (
+            self.doc.user_data.get(VETOED_KEY, ()) if policy.use_rules else ()
+        )
+        # The phrases found risk and an exception cancelled it: the classifier, which cannot
+        # tell "killing me" from "kill myself", must not bring it back, so only windows clear
+        # of the cancelled phrase may.
+        best, row = (risk, self.row) if not vetoed else (0.0, self.row)
+        for weighted, start, end, window_row in windows:
+            if weighted > best and not any(h.start < end and start < h.end for h in vetoed):
+                best, row = weighted, window_row
+        if best < policy.thresholds.safeguarding:
             return None
-        best = max(policy.safeguarding, key=self.score)
-        self.evidence[best] = [self._from_classifier(best)]
-        return best
+        category = max(policy.safeguarding, key=lambda c: row[policy.columns[c]])
+        self.evidence[category] = [self._from_classifier(category)]
+        return category
+
+    def _risk_windows(self) -> list[tuple[float, int, int, list[float]]]:
+        """(weighted any-risk score, start token, end token, score row) of each window kept
+        on a long doc; empty when risk windows are off."""
+        weight = self.policy.thresholds.risk_window
+        kept = self.doc.user_data.get(WINDOW_ROWS_KEY) if self.row and weight > 0 else None
+        if not kept:
+            return []
+        column = self.policy.columns[RISK_LABEL]
+        return [(row[column] * weight, start, end, row) for start, end, row in kept]
 
     def _from_hits(self, label: str, hits: Sequence[RuleHit]) -> list[Span]:
         # The first few spans are enough for a reviewer; more only lengthen the output.
@@ -224,6 +263,10 @@ class _Decision:
     def _from_classifier(self, label: str) -> Span:
         found = self.find(self.doc, label)
         return (label, 0, self.length) if found is None else (label, found[0], found[1])
+
+
+def _inside(hits: Sequence[RuleHit], start: int, end: int) -> bool:
+    return any(start <= hit.start and hit.end <= end for hit in hits)
 
 
 def by_priority(categories: Sequence[str]) -> tuple[str, ...]:

@@ -1,0 +1,208 @@
+"""The safeguarding decision in long messages reads the window scores the classifier kept.
+
+A worry buried in a long message is diluted in the whole-message score, and one figurative
+phrase elsewhere ("this queue is killing me") would otherwise silence the classifier's second
+opinion for the whole message. These tests drive the decision with real spaCy docs whose
+classifier scores and phrase hits are set by hand, so each rule is checked on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+from spacy.tokens import Doc
+
+from themes import load_tagger
+from themes.build import RISK_LABEL, BuildSettings, Thresholds, blank_pipeline
+from themes.codebook import Codebook, load_codebook
+from themes.components import (
+    RISK_KEY,
+    RULES_KEY,
+    SCORES_KEY,
+    VETOED_KEY,
+    WINDOW_ROWS_KEY,
+    ScoreRowTextCategorizer,
+    pipe_of,
+)
+from themes.decide import Policy, decide, safeguarding_of
+from themes.experiments import policy_for
+from themes.labelled import read_labelled
+from themes.phrases import RuleHit
+from themes.training import build_to
+
+LONG = " ".join(["the bus was late again and the park is a mess"] * 6)  # 66 tokens
+THRESHOLDS = Thresholds(theme=0.9, signal=0.9, safeguarding=0.6, weak=0.3, weak_risk=0.4)
+
+
+@pytest.fixture(scope="module")
+def codebook() -> Codebook:
+    return load_codebook()
+
+
+@pytest.fixture(scope="module")
+def policy(codebook: Codebook) -> Policy:
+    return policy_for(codebook, BuildSettings(thresholds=THRESHOLDS))
+
+
+def scored_doc(
+    codebook: Codebook,
+    policy: Policy,
+    whole: dict[str, float],
+    windows: list[tuple[int, int, dict[str, float]]],
+    risk: Sequence[RuleHit] = (),
+    vetoed: Sequence[RuleHit] = (),
+) -> Doc:
+    doc = blank_pipeline(codebook).make_doc(LONG)
+
+    def row(scores: dict[str, float]) -> list[float]:
+        values = [0.0] * len(policy.columns)
+        for label, value in scores.items():
+            values[policy.columns[label]] = value
+        return values
+
+    doc.user_data[SCORES_KEY] = row(whole)
+    doc.user_data[WINDOW_ROWS_KEY] = [(start, end, row(s)) for start, end, s in windows]
+    doc.user_data[RISK_KEY] = list(risk)
+    doc.user_data[VETOED_KEY] = list(vetoed)
+    doc.user_data[RULES_KEY] = []
+    return doc
+
+
+def with_window(policy: Policy, weight: float) -> Policy:
+    return replace(policy, thresholds=replace(policy.thresholds, risk_window=weight))
+
+
+def test_weak_phrase_is_judged_by_the_window_it_lies_in(codebook: Codebook, policy: Policy) -> None:
+    weak = RuleHit("suicide_self_harm", 30, 31, True)
+    doc = scored_doc(
+        codebook,
+        policy,
+        whole={RISK_LABEL: 0.2, "suicide_self_harm": 0.1},
+        windows=[(0, 20, {RISK_LABEL: 0.05}), (20, 40, {RISK_LABEL: 0.7}), (40, 60, {})],
+        risk=[weak],
+    )
+    assert safeguarding_of(doc, policy) is None  # diluted: 0.2 < weak_risk 0.4
+    assert safeguarding_of(doc, with_window(policy, 0.7)) == "suicide_self_harm"  # 0.49
+    assert safeguarding_of(doc, with_window(policy, 0.5)) is None  # 0.35 < 0.4
+    result = decide(doc, with_window(policy, 0.7), no_evidence, text=LONG)
+    assert result.safeguarding == "suicide_self_harm"
+    assert "mental_wellbeing" in result.themes  # implied, as for any flag
+    spans = [e for e in result.evidence if e.label == "suicide_self_harm"]
+    assert spans and spans[0].start == doc[30].idx  # the weak phrase is the evidence
+
+
+def test_a_window_the_weak_phrase_is_not_in_does_not_count(
+    codebook: Codebook, policy: Policy
+) -> None:
+    doc = scored_doc(
+        codebook,
+        policy,
+        whole={RISK_LABEL: 0.2},
+        windows=[(0, 20, {RISK_LABEL: 0.9}), (20, 40, {RISK_LABEL: 0.1})],
+        risk=[RuleHit("abuse", 25, 27, True)],
+    )
+    # the second opinion needs 0.6 from a window: 0.9 * 0.5 is not enough ...
+    assert safeguarding_of(doc, with_window(policy, 0.5)) is None
+    # ... and the weak phrase's own window (0.1) does not reach weak_risk either
+
+
+def test_second_opinion_comes_from_a_window_clear_of_a_vetoed_phrase(
+    codebook: Codebook, policy: Policy
+) -> None:
+    vetoed = [RuleHit("suicide_self_harm", 5, 7, False)]  # "killing me", cancelled
+    doc = scored_doc(
+        codebook,
+        policy,
+        whole={RISK_LABEL: 0.8, "abuse": 0.6, "suicide_self_harm": 0.7},
+        windows=[
+            (0, 20, {RISK_LABEL: 0.95, "suicide_self_harm": 0.9}),
+            (30, 50, {RISK_LABEL: 0.8, "abuse": 0.7, "suicide_self_harm": 0.1}),
+        ],
+        vetoed=vetoed,
+    )
+    # whole-message only: an exception cancelled a phrase, the classifier may not overrule it
+    assert safeguarding_of(doc, policy) is None
+    # the window with the cancelled phrase still may not; the one clear of it may, with the
+    # category it scores highest
+    assert safeguarding_of(doc, with_window(policy, 0.8)) == "abuse"  # 0.8 * 0.8 = 0.64
+    assert safeguarding_of(doc, with_window(policy, 0.7)) is None  # 0.56 < 0.6
+
+
+def test_without_a_veto_the_whole_message_still_decides(codebook: Codebook, policy: Policy) -> None:
+    doc = scored_doc(
+        codebook,
+        policy,
+        whole={RISK_LABEL: 0.65, "emergency": 0.5, "abuse": 0.2},
+        windows=[(0, 20, {RISK_LABEL: 0.3, "abuse": 0.9})],
+    )
+    assert safeguarding_of(doc, policy) == "emergency"
+    assert safeguarding_of(doc, with_window(policy, 1.0)) == "emergency"  # whole 0.65 > 0.3
+
+
+def test_strong_phrase_flags_whatever_the_scores(codebook: Codebook, policy: Policy) -> None:
+    doc = scored_doc(
+        codebook,
+        policy,
+        whole={RISK_LABEL: 0.0},
+        windows=[(0, 20, {RISK_LABEL: 0.0})],
+        risk=[RuleHit("emergency", 40, 42, False)],
+    )
+    assert safeguarding_of(doc, policy) == "emergency"
+    assert safeguarding_of(doc, with_window(policy, 0.6)) == "emergency"
+
+
+def test_textcat_keeps_window_rows_on_long_docs_only(tmp_path: Path, codebook: Codebook) -> None:
+    starter = Path(__file__).resolve().parents[2] / "themes" / "data" / "labelled" / "starter.jsonl"
+    built = build_to(
+        tmp_path / "p",
+        codebook,
+        read_labelled(starter)[:40],
+        tune=False,
+        settings=BuildSettings(epochs=2, window=8),
+        today=date(2026, 11, 26),
+    )
+    tagger = load_tagger(built.path)
+    textcat = pipe_of(tagger.nlp, "lp_textcat", ScoreRowTextCategorizer)
+    assert textcat.window_rows  # saved in the pipeline's config
+    short, long = tagger.nlp("the bus is late"), tagger.nlp(LONG)
+    assert WINDOW_ROWS_KEY not in short.user_data
+    rows = long.user_data[WINDOW_ROWS_KEY]
+    assert [(start, end) for start, end, _ in rows][:3] == [(0, 8), (4, 12), (8, 16)]
+    assert rows[-1][1] == len(long)
+    width = len(long.user_data[SCORES_KEY])
+    assert all(len(row) == width and all(0.0 <= v <= 1.0 for v in row) for _, _, row in rows)
+    off = build_to(
+        tmp_path / "off",
+        codebook,
+        read_labelled(starter)[:40],
+        tune=False,
+        settings=BuildSettings(epochs=2, window=8, window_rows=False),
+        today=date(2026, 11, 26),
+    )
+    assert WINDOW_ROWS_KEY not in load_tagger(off.path).nlp(LONG).user_data
+
+
+def test_strong_theme_phrase_needs_the_strong_floor(codebook: Codebook, policy: Policy) -> None:
+    """A passing mention ("the bus" in a message about something else) scores near 0."""
+    doc = scored_doc(codebook, policy, whole={"transport": 0.03, "green_spaces": 0.4}, windows=[])
+    doc.user_data[RULES_KEY] = [
+        RuleHit("transport", 1, 2, False),
+        RuleHit("green_spaces", 8, 9, False),
+        RuleHit("environment", 5, 6, True),
+    ]
+    floor = replace(policy, thresholds=replace(policy.thresholds, strong=0.05))
+    assert decide(doc, policy, no_evidence, text=LONG).themes == ("transport", "green_spaces")
+    assert decide(doc, floor, no_evidence, text=LONG).themes == ("green_spaces",)
+    # a weak phrase still needs the (higher) weak threshold
+    doc.user_data[SCORES_KEY][policy.columns["environment"]] = 0.2
+    assert "environment" not in decide(doc, floor, no_evidence, text=LONG).themes
+    doc.user_data[SCORES_KEY][policy.columns["environment"]] = 0.35
+    assert "environment" in decide(doc, floor, no_evidence, text=LONG).themes
+
+
+def no_evidence(doc: Doc, text: str, label: str) -> None:
+    return None
