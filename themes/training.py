@@ -35,11 +35,12 @@ class BuildOutcome:
 def tuned_settings(
     codebook: Codebook, messages: Sequence[LabelledMessage], settings: BuildSettings
 ) -> tuple[BuildSettings, Evaluation | None]:
-    """Thresholds chosen by 5-fold cross-validation on the training messages, and the
-    cross-validated figures with them."""
+    """Thresholds chosen by 5-fold cross-validation on the training messages (and on long
+    messages joined from each held-out fold, which must keep to the same false-alarm budget),
+    and the cross-validated figures with them."""
     if len(messages) < MIN_MESSAGES_TO_TUNE:
         return settings, None
-    held = cross_validate(codebook, messages, settings)
+    held = cross_validate(codebook, messages, settings, long=True)
     policy = policy_for(codebook, settings)
     tuned = replace(settings, thresholds=tune_thresholds(held, policy))
     return tuned, score(held, policy_for(codebook, tuned), "cross-validated")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -16,7 +17,19 @@ from themes.build import (
     training_examples,
 )
 from themes.codebook import load_codebook
-from themes.experiments import long_probe
+from themes.components import WINDOW_ROWS_KEY
+from themes.experiments import (
+    LONG_FALSE_ALARM_FACTOR,
+    MAX_FALSE_ALARMS,
+    RISK_WINDOW_GRID,
+    SAFEGUARDING_GRID,
+    cross_validate,
+    folds,
+    long_probe,
+    policy_for,
+    score,
+    tune_thresholds,
+)
 from themes.joined import joined_messages
 from themes.labelled import LabelledMessage, read_labelled
 
@@ -110,3 +123,29 @@ def test_any_count_seed_and_part_range(count: int, seed: int, low: int, extra: i
     for message in made:
         assert message.text.strip() == message.text
         assert len(message.themes) == len(set(message.themes))
+
+
+def test_cross_validation_scores_long_messages_and_tunes_risk_windows() -> None:
+    """Each fold's held-out messages are joined and scored by that fold's model; the
+    threshold search then also picks how much a window counts, within the budget."""
+    codebook, messages = load_codebook(), starter()
+    settings = BuildSettings(epochs=2, window=8)
+    held = cross_validate(codebook, messages, settings, long=True)
+    assert held.long is not None
+    assert (
+        len(held.long.messages)
+        == len(held.long.docs)
+        == sum(len(fold) // 4 for fold in folds(messages, 5, settings.seed))
+    )
+    assert all(len(doc) > 8 for doc in held.long.docs)  # all long enough to have windows
+    assert all(WINDOW_ROWS_KEY in doc.user_data for doc in held.long.docs)
+    policy = policy_for(codebook, settings)
+    tuned = tune_thresholds(held, policy)
+    assert tuned.risk_window in RISK_WINDOW_GRID
+    plain = tune_thresholds(replace(held, long=None), policy)
+    assert plain.risk_window == policy.thresholds.risk_window  # not searched without long ones
+    for thresholds, pool in ((tuned, held), (tuned, held.long)):
+        figures = score(pool, replace(policy, thresholds=thresholds), "check").safeguarding
+        budget = MAX_FALSE_ALARMS * (LONG_FALSE_ALARM_FACTOR if pool is held.long else 1)
+        if thresholds.safeguarding != SAFEGUARDING_GRID[-1]:  # the fallback when none fits
+            assert figures.false_alarm_rate <= budget + 1e-9
