@@ -21,14 +21,9 @@ from spacy.training import Example
 from thinc.api import fix_random_seed
 
 from themes import components
+from themes.classifier import BOW_MODEL, ScoreRowTextCategorizer
 from themes.codebook import Codebook
-from themes.components import (
-    BOW_MODEL,
-    PhraseComponent,
-    SafeguardingComponent,
-    ScoreRowTextCategorizer,
-    pipe_of,
-)
+from themes.components import PhraseComponent, SafeguardingComponent, pipe_of
 from themes.joined import joined_messages
 from themes.labelled import LabelledMessage
 from themes.lemmas import LemmaNormaliser, english_lemma_table, merge_spellings

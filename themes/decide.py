@@ -13,21 +13,37 @@ TagResult, and `themes tag` writes them straight to JSON (see themes/stream.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from spacy.tokens import Doc
 
 from themes.build import RISK_LABEL, Thresholds
-from themes.components import RISK_KEY, RULES_KEY, SCORES_KEY, VETOED_KEY, WINDOW_ROWS_KEY
+from themes.classifier import SCORES_KEY, WINDOW_ROWS_KEY
+from themes.components import RISK_KEY, RULES_KEY, VETOED_KEY
 from themes.lemmas import TEXT_LENGTHS, doc_columns, text_length
 from themes.phrases import RuleHit
 from themes.types import Evidence, TagResult
 
-Attribute = Callable[[Doc, str, str], Evidence | None]  # (doc, its text, label) -> evidence
-FindSpan = Callable[[Doc, str], tuple[int, int] | None]  # (doc, label) -> (start, end) chars
+CharRange = tuple[int, int]  # (start, end) characters
+
+
+class Attribute(Protocol):
+    """(doc, its text, label, optionally a character range to look in) -> evidence."""
+
+    def __call__(
+        self, doc: Doc, text: str, label: str, within: CharRange | None
+    ) -> Evidence | None: ...
+
+
+class FindSpan(Protocol):
+    """(doc, label, optionally a character range to look in) -> (start, end) characters."""
+
+    def __call__(self, doc: Doc, label: str, within: CharRange | None) -> CharRange | None: ...
+
+
 Span = tuple[str, int, int]  # (label, start char, end char) of one piece of evidence
 SAFEGUARDING_PRIORITY = ("suicide_self_harm", "abuse", "emergency")
 MAX_EVIDENCE = 2  # evidence spans per label
@@ -88,8 +104,8 @@ def decide(
     # doc.text is rebuilt from the tokens on every access: callers pass it when they have it.
     text = doc.text if text is None else text
 
-    def find(span_doc: Doc, label: str) -> tuple[int, int] | None:
-        found = attribute(span_doc, text, label)
+    def find(doc: Doc, label: str, within: CharRange | None) -> CharRange | None:
+        found = attribute(doc, text, label, within)
         return None if found is None else (found.start, found.end)
 
     return decide_spans(doc, policy, find, len(text)).result(text, version)
@@ -124,7 +140,7 @@ def safeguarding_of(doc: Doc, policy: Policy) -> str | None:
     return _Decision(doc, policy, _no_span, 0).safeguarding()
 
 
-def _no_span(doc: Doc, label: str) -> None:
+def _no_span(doc: Doc, label: str, within: CharRange | None) -> None:
     return None
 
 
@@ -225,13 +241,15 @@ class _Decision:
         # tell "killing me" from "kill myself", must not bring it back, so only windows clear
         # of the cancelled phrase may.
         best, row = (risk, self.row) if not vetoed else (0.0, self.row)
+        part: tuple[int, int] | None = None  # the window that decided, in tokens
         for weighted, start, end, window_row in windows:
             if weighted > best and not any(h.start < end and start < h.end for h in vetoed):
-                best, row = weighted, window_row
+                best, row, part = weighted, window_row, (start, end)
         if best < policy.thresholds.safeguarding:
             return None
         category = max(policy.safeguarding, key=lambda c: row[policy.columns[c]])
-        self.evidence[category] = [self._from_classifier(category)]
+        # Evidence from the window that decided, so a reviewer is shown the right part.
+        self.evidence[category] = [self._from_classifier(category, part)]
         return category
 
     def _risk_windows(self) -> list[tuple[float, int, int, list[float]]]:
@@ -260,8 +278,12 @@ class _Decision:
             spans.append((label, starts[hit.start], starts[last] + length))
         return spans
 
-    def _from_classifier(self, label: str) -> Span:
-        found = self.find(self.doc, label)
+    def _from_classifier(self, label: str, tokens: tuple[int, int] | None = None) -> Span:
+        within = None
+        if tokens is not None:
+            last = self.doc[tokens[1] - 1]
+            within = (self.doc[tokens[0]].idx, last.idx + len(last.text))
+        found = self.find(self.doc, label, within)
         return (label, 0, self.length) if found is None else (label, found[0], found[1])
 
 

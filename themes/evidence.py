@@ -17,7 +17,8 @@ from spacy.attrs import IS_PUNCT, IS_SPACE, IS_STOP, LIKE_NUM
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from themes.components import ScoreRowTextCategorizer, pipe_of
+from themes.classifier import ScoreRowTextCategorizer
+from themes.components import pipe_of
 from themes.lemmas import doc_columns
 from themes.types import Evidence
 
@@ -52,16 +53,21 @@ class TokenAttributor:
             getters[attr] for attr in (IS_STOP, IS_PUNCT, LIKE_NUM) if attr in getters
         ]
 
-    def __call__(self, doc: Doc, text: str, label: str) -> Evidence | None:
+    def __call__(
+        self, doc: Doc, text: str, label: str, within: tuple[int, int] | None = None
+    ) -> Evidence | None:
         """Evidence for `label` in `doc`, or None when the doc has no usable token."""
-        found = self.span(doc, label)
+        found = self.span(doc, label, within)
         if found is None:
             return None
         start, end = found
         return Evidence(label, start, end, text[start:end])
 
-    def span(self, doc: Doc, label: str) -> tuple[int, int] | None:
-        """(start, end) characters of the evidence for `label`, or None (see __call__)."""
+    def span(
+        self, doc: Doc, label: str, within: tuple[int, int] | None = None
+    ) -> tuple[int, int] | None:
+        """(start, end) characters of the evidence for `label`, or None (see __call__); with
+        `within` (a character range), a token inside it when there is one."""
         column = self.index.get(label)
         if column is None:
             return None
@@ -71,6 +77,16 @@ class TokenAttributor:
             self._ensure_weights(candidates[0])
             doc.user_data[CANDIDATES_KEY] = candidates
         lemmas, starts, ends = candidates
+        if within is not None:
+            inside = [
+                i
+                for i, (a, b) in enumerate(zip(starts, ends, strict=True))
+                if within[0] <= a and b <= within[1]
+            ]
+            if inside:
+                lemmas = [lemmas[i] for i in inside]
+                starts = [starts[i] for i in inside]
+                ends = [ends[i] for i in inside]
         if not lemmas:
             return None
         weights = list(map(itemgetter(column), map(self._cache.__getitem__, lemmas)))

@@ -142,7 +142,9 @@ def score(held: HeldOut, policy: Policy, name: str) -> Evaluation:
 class _NoAttribution:
     """Scoring needs labels only, not evidence."""
 
-    def __call__(self, doc: Doc, text: str, label: str) -> None:
+    def __call__(
+        self, doc: Doc, text: str, label: str, within: tuple[int, int] | None = None
+    ) -> None:
         return None
 
 

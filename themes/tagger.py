@@ -11,7 +11,8 @@ import spacy
 from spacy.language import Language
 
 from themes.build import TEXTCAT, Thresholds, meta_of
-from themes.components import ScoreRowTextCategorizer, pipe_of  # also registers factories
+from themes.classifier import ScoreRowTextCategorizer  # registers lp_textcat
+from themes.components import pipe_of  # registers the other factories
 from themes.decide import Decided, Policy, by_priority, decide_spans
 from themes.evidence import TokenAttributor
 from themes.types import TagResult

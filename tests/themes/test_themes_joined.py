@@ -16,8 +16,8 @@ from themes.build import (
     classifier_labels,
     training_examples,
 )
+from themes.classifier import WINDOW_ROWS_KEY
 from themes.codebook import load_codebook
-from themes.components import WINDOW_ROWS_KEY
 from themes.experiments import (
     LONG_FALSE_ALARM_FACTOR,
     MAX_FALSE_ALARMS,

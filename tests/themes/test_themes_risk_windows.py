@@ -16,18 +16,11 @@ from pathlib import Path
 import pytest
 from spacy.tokens import Doc
 
-from themes import load_tagger
+from themes import SpacyTagger, load_tagger
 from themes.build import RISK_LABEL, BuildSettings, Thresholds, blank_pipeline
+from themes.classifier import SCORES_KEY, WINDOW_ROWS_KEY, ScoreRowTextCategorizer
 from themes.codebook import Codebook, load_codebook
-from themes.components import (
-    RISK_KEY,
-    RULES_KEY,
-    SCORES_KEY,
-    VETOED_KEY,
-    WINDOW_ROWS_KEY,
-    ScoreRowTextCategorizer,
-    pipe_of,
-)
+from themes.components import RISK_KEY, RULES_KEY, VETOED_KEY, pipe_of
 from themes.decide import Policy, decide, safeguarding_of
 from themes.experiments import policy_for
 from themes.labelled import read_labelled
@@ -204,5 +197,36 @@ def test_strong_theme_phrase_needs_the_strong_floor(codebook: Codebook, policy: 
     assert "environment" in decide(doc, floor, no_evidence, text=LONG).themes
 
 
-def no_evidence(doc: Doc, text: str, label: str) -> None:
+def no_evidence(doc: Doc, text: str, label: str, within: tuple[int, int] | None = None) -> None:
     return None
+
+
+def test_window_flag_cites_evidence_from_that_window(tagger: SpacyTagger) -> None:
+    """A reviewer must be shown the part of a long message that raised the flag."""
+    text = (
+        "the buses are always late and the driver shouted at the kids again, the park is "
+        "full of litter and nobody empties the bins, my neighbour says the council does "
+        "not care about the estate, the library shut last year and the youth club went too"
+    )
+    doc = tagger.nlp(text)
+    assert len(doc) > 40
+    free = tagger.attribute.span(doc, "abuse")
+    assert free is not None
+    first = next(token.i for token in doc if token.idx >= free[0])
+    window = (len(doc) - 20, len(doc)) if first < len(doc) - 20 else (0, 20)
+    columns = tagger.policy.columns
+    whole = [0.0] * len(columns)
+    row = [0.0] * len(columns)
+    row[columns[RISK_LABEL]], row[columns["abuse"]] = 0.95, 0.9
+    doc.user_data[SCORES_KEY] = whole
+    doc.user_data[WINDOW_ROWS_KEY] = [(window[0], window[1], row)]
+    doc.user_data[RISK_KEY] = doc.user_data[VETOED_KEY] = []
+    policy = with_window(tagger.policy, 1.0)
+    result = decide(doc, policy, tagger.attribute, text=text)
+    assert result.safeguarding == "abuse"
+    cited = [e for e in result.evidence if e.label == "abuse"]
+    last = doc[window[1] - 1]
+    assert cited and doc[window[0]].idx <= cited[0].start
+    assert cited[0].end <= last.idx + len(last.text)
+    assert text[cited[0].start : cited[0].end] == cited[0].text
+    assert (cited[0].start, cited[0].end) != free  # not where the whole message points

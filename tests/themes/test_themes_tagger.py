@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from themes import SpacyTagger, TagResult, load_codebook
-from themes.components import RULES_KEY, doc_scores, rule_spans
+from themes.classifier import doc_scores
+from themes.components import RULES_KEY, rule_spans
 
 SAMPLES = [
     "the damp in our flat is making my little girls asthma worse",

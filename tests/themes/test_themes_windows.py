@@ -17,8 +17,9 @@ from themes.build import (
     window_labels,
     window_weights,
 )
+from themes.classifier import SCORES_KEY, ScoreRowTextCategorizer, _windows
 from themes.codebook import load_codebook
-from themes.components import SCORES_KEY, ScoreRowTextCategorizer, _windows, pipe_of
+from themes.components import pipe_of
 from themes.labelled import LabelledMessage, read_labelled
 from themes.training import build_to
 
