@@ -232,15 +232,21 @@ class _Decision:
                 category = max((c for c in policy.safeguarding if c in hits), key=self.score)
                 self.evidence[category] = self._from_hits(category, hits[category])
                 return category
-        if not self.row:
-            return None
+        return self._second_opinion(risk, windows) if self.row else None
+
+    def _second_opinion(
+        self, risk: float, windows: Sequence[tuple[float, int, int, list[float]]]
+    ) -> str | None:
+        """The classifier alone: the whole message, or the best window clear of a cancelled
+        phrase, reaching the safeguarding threshold."""
+        policy, whole = self.policy, self.row or []
         vetoed: Sequence[RuleHit] = (
             self.doc.user_data.get(VETOED_KEY, ()) if policy.use_rules else ()
         )
         # The phrases found risk and an exception cancelled it: the classifier, which cannot
         # tell "killing me" from "kill myself", must not bring it back, so only windows clear
         # of the cancelled phrase may.
-        best, row = (risk, self.row) if not vetoed else (0.0, self.row)
+        best, row = (0.0 if vetoed else risk), whole
         part: tuple[int, int] | None = None  # the window that decided, in tokens
         for weighted, start, end, window_row in windows:
             if weighted > best and not any(h.start < end and start < h.end for h in vetoed):
