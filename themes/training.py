@@ -42,7 +42,8 @@ def tuned_settings(
         return settings, None
     held = cross_validate(codebook, messages, settings, long=True)
     policy = policy_for(codebook, settings)
-    tuned = replace(settings, thresholds=tune_thresholds(held, policy))
+    found = tune_thresholds(held, policy, window_scores=settings.window > 0)
+    tuned = replace(settings, thresholds=found)
     return tuned, score(held, policy_for(codebook, tuned), "cross-validated")
 
 

@@ -144,6 +144,8 @@ def test_cross_validation_scores_long_messages_and_tunes_risk_windows() -> None:
     assert tuned.risk_window in RISK_WINDOW_GRID
     plain = tune_thresholds(replace(held, long=None), policy)
     assert plain.risk_window == policy.thresholds.risk_window  # not searched without long ones
+    # a build without window scores keeps the strong-phrase floor at its default (0)
+    assert tune_thresholds(held, policy, window_scores=False).strong == 0.0
     for thresholds, pool in ((tuned, held), (tuned, held.long)):
         figures = score(pool, replace(policy, thresholds=thresholds), "check").safeguarding
         budget = MAX_FALSE_ALARMS * (LONG_FALSE_ALARM_FACTOR if pool is held.long else 1)
