@@ -270,27 +270,24 @@ class _Decision:
 
     def _from_hits(self, label: str, hits: Sequence[RuleHit]) -> list[Span]:
         # The first few spans are enough for a reviewer; more only lengthen the output.
+        return [(label, *self._chars(hit.start, hit.end)) for hit in hits[:MAX_EVIDENCE]]
+
+    def _from_classifier(self, label: str, tokens: tuple[int, int] | None = None) -> Span:
+        within = None if tokens is None else self._chars(*tokens)
+        found = self.find(self.doc, label, within)
+        return (label, 0, self.length) if found is None else (label, found[0], found[1])
+
+    def _chars(self, start: int, end: int) -> CharRange:
+        """The character range of tokens [start, end), from the lemmatiser's columns."""
         if self._tokens is None:
             _, orths, starts = doc_columns(self.doc)
             self._tokens = (orths, starts)
         orths, starts = self._tokens
-        spans = []
-        for hit in hits[:MAX_EVIDENCE]:
-            last = hit.end - 1
-            orth = orths[last]
-            length = TEXT_LENGTHS.get(orth)
-            if length is None:
-                length = text_length(self.doc.vocab.strings, orth)
-            spans.append((label, starts[hit.start], starts[last] + length))
-        return spans
-
-    def _from_classifier(self, label: str, tokens: tuple[int, int] | None = None) -> Span:
-        within = None
-        if tokens is not None:
-            last = self.doc[tokens[1] - 1]
-            within = (self.doc[tokens[0]].idx, last.idx + len(last.text))
-        found = self.find(self.doc, label, within)
-        return (label, 0, self.length) if found is None else (label, found[0], found[1])
+        last = end - 1
+        length = TEXT_LENGTHS.get(orths[last])
+        if length is None:
+            length = text_length(self.doc.vocab.strings, orths[last])
+        return starts[start], starts[last] + length
 
 
 def _inside(hits: Sequence[RuleHit], start: int, end: int) -> bool:
