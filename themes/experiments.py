@@ -159,8 +159,8 @@ def tune_thresholds(
 
     Themes and signals maximise macro F1 + micro F1; weak phrases and the classifier floor
     of strong phrases (only with `window_scores`: the build scores windows) maximise theme and
-    signal macro F1; safeguarding takes the classifier,
-    weak-phrase and (when `held.long` is there) risk-window settings with the best recall
+    signal macro F1; safeguarding takes the classifier, weak-phrase and (when `held.long` is
+    there) risk-window settings with the best recall
     whose false-alarm rate stays under `max_false_alarms` (room below the 5% limit); with
     long messages, recall is the mean of the ordinary and the long messages' and both must
     keep to the budget (the long ones to LONG_FALSE_ALARM_FACTOR times it). On a tie the
@@ -185,9 +185,10 @@ def tune_thresholds(
     ]
     scored = []
     for trial in trials:
-        recall, alarms = _risk_rates(held, replace(policy, thresholds=trial))
+        trying = replace(policy, thresholds=trial)
+        recall, alarms = _risk_rates(held, trying)
         if held.long is not None:  # long messages must keep to the same budget
-            joined, joined_alarms = _risk_rates(held.long, replace(policy, thresholds=trial))
+            joined, joined_alarms = _risk_rates(held.long, trying)
             recall = (recall + joined) / 2
             alarms = max(alarms, joined_alarms / LONG_FALSE_ALARM_FACTOR)
         if alarms <= max_false_alarms:
@@ -250,7 +251,7 @@ def compare(codebook: Codebook, messages: Sequence[LabelledMessage]) -> list[Eva
         shipped = name.startswith("shipped")
         held = cross_validate(codebook, messages, settings, long=shipped)
         policy = policy_for(codebook, settings)
-        results.append(score(replace(held, long=None), policy, name))
+        results.append(score(held, policy, name))
         if held.long is not None:
             found = tune_thresholds(held, policy, window_scores=settings.window > 0)
             tuned = replace(policy, thresholds=found)
