@@ -25,9 +25,7 @@ from themes.classifier import SCORES_KEY, WINDOW_ROWS_KEY
 from themes.components import RISK_KEY, RULES_KEY, VETOED_KEY
 from themes.lemmas import TEXT_LENGTHS, doc_columns, text_length
 from themes.phrases import RuleHit
-from themes.types import Evidence, TagResult
-
-CharRange = tuple[int, int]  # (start, end) characters
+from themes.types import CharRange, Evidence, TagResult
 
 
 class Attribute(Protocol):

@@ -20,7 +20,7 @@ from spacy.tokens import Doc
 from themes.classifier import ScoreRowTextCategorizer
 from themes.components import pipe_of
 from themes.lemmas import doc_columns
-from themes.types import Evidence
+from themes.types import CharRange, Evidence
 
 CACHE_LIMIT = 50_000
 CANDIDATES_KEY = "lp_evidence_candidates"
@@ -54,7 +54,7 @@ class TokenAttributor:
         ]
 
     def __call__(
-        self, doc: Doc, text: str, label: str, within: tuple[int, int] | None = None
+        self, doc: Doc, text: str, label: str, within: CharRange | None = None
     ) -> Evidence | None:
         """Evidence for `label` in `doc`, or None when the doc has no usable token."""
         found = self.span(doc, label, within)
@@ -63,9 +63,7 @@ class TokenAttributor:
         start, end = found
         return Evidence(label, start, end, text[start:end])
 
-    def span(
-        self, doc: Doc, label: str, within: tuple[int, int] | None = None
-    ) -> tuple[int, int] | None:
+    def span(self, doc: Doc, label: str, within: CharRange | None = None) -> CharRange | None:
         """(start, end) characters of the evidence for `label`, or None (see __call__); with
         `within` (a character range), a token inside it when there is one."""
         column = self.index.get(label)

@@ -31,6 +31,7 @@ from themes.decide import Policy, by_priority, decide, safeguarding_of
 from themes.joined import joined_messages
 from themes.labelled import LabelledMessage
 from themes.metrics import Evaluation, evaluate
+from themes.types import CharRange
 
 # What the build can vary without retraining (decision policy) is searched on these grids.
 # Window scores (BuildSettings.window) raise theme and signal scores, so the grids reach higher.
@@ -144,9 +145,7 @@ def score(held: HeldOut, policy: Policy, name: str) -> Evaluation:
 class _NoAttribution:
     """Scoring needs labels only, not evidence."""
 
-    def __call__(
-        self, doc: Doc, text: str, label: str, within: tuple[int, int] | None = None
-    ) -> None:
+    def __call__(self, doc: Doc, text: str, label: str, within: CharRange | None = None) -> None:
         return None
 
 
@@ -189,7 +188,7 @@ def tune_thresholds(
     for trial in trials:
         trying = replace(policy, thresholds=trial)
         recall, alarms = _risk_rates(held, trying)
-        if held.long is not None:  # long messages must keep to the same budget
+        if held.long is not None:  # long messages keep to their own budget
             joined, joined_alarms = _risk_rates(held.long, trying)
             recall = (recall + joined) / 2
             alarms = max(alarms, joined_alarms / LONG_FALSE_ALARM_FACTOR)
@@ -199,6 +198,13 @@ def tune_thresholds(
     if not scored:
         return replace(best, safeguarding=SAFEGUARDING_GRID[-1], weak_risk=WEAK_RISK_GRID[-1])
     return max(scored, key=lambda item: item[:3])[3]
+
+
+def tuned_thresholds(held: HeldOut, codebook: Codebook, settings: BuildSettings) -> Thresholds:
+    """The thresholds `tune_thresholds` picks for a build with these settings (the
+    strong-phrase floor only when it scores windows)."""
+    policy = policy_for(codebook, settings)
+    return tune_thresholds(held, policy, window_scores=settings.window > 0)
 
 
 def _risk_rates(held: HeldOut, policy: Policy) -> tuple[float, float]:
@@ -255,8 +261,7 @@ def compare(codebook: Codebook, messages: Sequence[LabelledMessage]) -> list[Eva
         policy = policy_for(codebook, settings)
         results.append(score(held, policy, name))
         if held.long is not None:
-            found = tune_thresholds(held, policy, window_scores=settings.window > 0)
-            tuned = replace(policy, thresholds=found)
+            tuned = replace(policy, thresholds=tuned_thresholds(held, codebook, settings))
             results.append(score(held, tuned, f"{name}, tuned {tuned.thresholds}"))
             results.append(score(held.long, tuned, f"{name}, tuned, long messages"))
     return results

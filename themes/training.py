@@ -11,7 +11,7 @@ from typing import Any
 
 from themes.build import BuildSettings, build_pipeline, save_pipeline
 from themes.codebook import Codebook, load_codebook
-from themes.experiments import cross_validate, policy_for, score, tune_thresholds
+from themes.experiments import cross_validate, policy_for, score, tuned_thresholds
 from themes.labelled import LabelledMessage, read_labelled, read_training
 from themes.metrics import Evaluation
 from themes.report import evaluate_tagger
@@ -36,14 +36,12 @@ def tuned_settings(
     codebook: Codebook, messages: Sequence[LabelledMessage], settings: BuildSettings
 ) -> tuple[BuildSettings, Evaluation | None]:
     """Thresholds chosen by 5-fold cross-validation on the training messages (and on long
-    messages joined from each held-out fold, which must keep to the same false-alarm budget),
-    and the cross-validated figures with them."""
+    messages joined from each held-out fold, which keep to their own false-alarm budget:
+    LONG_FALSE_ALARM_FACTOR times the ordinary one), and the cross-validated figures with them."""
     if len(messages) < MIN_MESSAGES_TO_TUNE:
         return settings, None
     held = cross_validate(codebook, messages, settings, long=True)
-    policy = policy_for(codebook, settings)
-    found = tune_thresholds(held, policy, window_scores=settings.window > 0)
-    tuned = replace(settings, thresholds=found)
+    tuned = replace(settings, thresholds=tuned_thresholds(held, codebook, settings))
     return tuned, score(held, policy_for(codebook, tuned), "cross-validated")
 
 

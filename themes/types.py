@@ -6,6 +6,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+CharRange = tuple[int, int]  # (start, end) characters of the message text
+
 
 @dataclass(frozen=True)
 class Evidence:

@@ -26,6 +26,7 @@ from themes.experiments import policy_for
 from themes.labelled import read_labelled
 from themes.phrases import RuleHit
 from themes.training import build_to
+from themes.types import CharRange
 
 LONG = " ".join(["the bus was late again and the park is a mess"] * 6)  # 66 tokens
 THRESHOLDS = Thresholds(theme=0.9, signal=0.9, safeguarding=0.6, weak=0.3, weak_risk=0.4)
@@ -197,7 +198,7 @@ def test_strong_theme_phrase_needs_the_strong_floor(codebook: Codebook, policy: 
     assert "environment" in decide(doc, floor, no_evidence, text=LONG).themes
 
 
-def no_evidence(doc: Doc, text: str, label: str, within: tuple[int, int] | None = None) -> None:
+def no_evidence(doc: Doc, text: str, label: str, within: CharRange | None = None) -> None:
     return None
 
 
