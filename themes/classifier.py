@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from itertools import zip_longest
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy
 from spacy.attrs import LEMMA
@@ -155,6 +155,10 @@ class ScoreRowTextCategorizer(MultiLabel_TextCategorizer):
         self.window_rows = window_rows
 
     def predict(self, docs: Iterable[Doc]) -> Any:
+        """The score rows, with each long doc's window rows when `window_rows` is on.
+
+        Nothing is written to the docs here (spaCy's contract); `set_annotations` does it.
+        """
         docs = list(docs)
         scores = super().predict(docs)
         if self.window <= 0 or not (self.window_labels or self.window_rows):
@@ -163,14 +167,16 @@ class ScoreRowTextCategorizer(MultiLabel_TextCategorizer):
         if not windows:
             return scores
         rows = numpy.asarray(self.model.predict(windows), dtype="float32")
+        kept: dict[int, list[tuple[int, int, list[float]]]] = {}
         if self.window_rows:
-            kept: dict[int, list[tuple[int, int, list[float]]]] = {}
             for window, owner, row in zip(windows, owners, rows.tolist(), strict=True):
                 kept.setdefault(owner, []).append((window.start, window.start + len(window), row))
-            for owner, found in kept.items():
-                docs[owner].user_data[WINDOW_ROWS_KEY] = found
-        if not self.window_labels:
-            return scores
+        if self.window_labels:
+            scores = self._best_of_windows(scores, rows, owners, len(docs))
+        return WindowedScores(scores, kept) if kept else scores
+
+    def _best_of_windows(self, scores: Any, rows: Any, owners: list[int], n_docs: int) -> Any:
+        """Each window label's score raised to its best (weighted) window score."""
         labels = list(self.labels)
         wanted = [
             (labels.index(label), weight)
@@ -184,14 +190,27 @@ class ScoreRowTextCategorizer(MultiLabel_TextCategorizer):
         by_window = rows[:, columns]
         if any(weight != 1.0 for _, weight in wanted):
             by_window *= numpy.asarray([weight for _, weight in wanted], dtype="float32")
-        best = numpy.zeros((len(docs), len(columns)), dtype="float32")
+        best = numpy.zeros((n_docs, len(columns)), dtype="float32")
         numpy.maximum.at(best, numpy.asarray(owners, dtype="int64"), by_window)
         scores[:, columns] = numpy.maximum(scores[:, columns], best)
         return scores
 
     def set_annotations(self, docs: Iterable[Doc], scores: Any) -> None:
+        docs = list(docs)
+        if isinstance(scores, WindowedScores):
+            for owner, found in scores.window_rows.items():
+                docs[owner].user_data[WINDOW_ROWS_KEY] = found
+            scores = scores.scores
         for doc, row in zip(docs, numpy.asarray(scores).tolist(), strict=False):
             doc.user_data[SCORES_KEY] = row
+
+
+class WindowedScores(NamedTuple):
+    """What `predict` gives when it kept window rows: the score rows, and per doc position
+    the (start token, end token, score row) of each of its windows."""
+
+    scores: Any
+    window_rows: dict[int, list[tuple[int, int, list[float]]]]
 
 
 class _Window:
