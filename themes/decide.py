@@ -210,22 +210,27 @@ class _Decision:
         worry, and one figurative phrase would silence the second opinion for all of it; with
         `risk_window` > 0 the decision also reads the window scores the classifier kept
         (WINDOW_ROWS_KEY), weighted by it: a weak phrase is judged by the best window it lies
-        in, and the second opinion by the best window clear of vetoed phrases.
+        in, and the second opinion by the best window clear of vetoed phrases. A strong
+        phrase needs any_risk of at least the `strong_risk` floor (0: none), judged the same
+        way as a weak one; the floor is never above `weak_risk`.
         """
         policy = self.policy
         risk = self.score(RISK_LABEL)
         hits = _by_label(self.doc.user_data.get(RISK_KEY, ())) if policy.use_rules else {}
+        windows = self._risk_windows()
         if hits:
+            floor = policy.thresholds.strong_risk if self.row else 0.0
             for category in policy.safeguarding:  # strong phrases first, in priority order
                 strong = [hit for hit in hits.get(category, ()) if not hit.weak]
+                if strong and floor > 0:
+                    strong = [h for h in strong if _level(risk, windows, [h]) >= floor]
                 if strong:
                     self.evidence[category] = self._from_hits(category, strong)
                     return category
-        windows = self._risk_windows()
-        if hits:
-            # Only weak phrases: the category the classifier finds likeliest among them.
+            # Only weak phrases (or strong ones under the floor, which is below weak_risk):
+            # the category the classifier finds likeliest among them.
             found = [hit for label in hits.values() for hit in label]
-            level = max([risk, *(w for w, s, e, _ in windows if _inside(found, s, e))])
+            level = _level(risk, windows, found)
             if not self.row or level >= policy.thresholds.weak_risk:
                 category = max((c for c in policy.safeguarding if c in hits), key=self.score)
                 self.evidence[category] = self._from_hits(category, hits[category])
@@ -286,6 +291,14 @@ class _Decision:
         if length is None:
             length = text_length(self.doc.vocab.strings, orths[last])
         return starts[start], starts[last] + length
+
+
+def _level(
+    risk: float, windows: Sequence[tuple[float, int, int, list[float]]], hits: Sequence[RuleHit]
+) -> float:
+    """The any-risk level phrases are judged by: the whole message's, or the best weighted
+    window score of a window they lie in."""
+    return max([risk, *(w for w, s, e, _ in windows if _inside(hits, s, e))])
 
 
 def _inside(hits: Sequence[RuleHit], start: int, end: int) -> bool:

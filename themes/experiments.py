@@ -44,6 +44,8 @@ WEAK_RISK_GRID = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 # How much a window of a long message counts in the safeguarding decision (0: not at all);
 # searched only when the held-out docs include long messages to measure it on.
 RISK_WINDOW_GRID = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+# The classifier floor of strong risk phrases (0: none); never above the weak-risk threshold.
+STRONG_RISK_GRID = (0.0, 0.05, 0.1, 0.2, 0.3)
 # Cross-validated false alarms understate those on other writers' messages by about a point
 # (3.8% here became 5.2% on the evaluation split), so tuning keeps them to 3%: on the
 # training folds that costs 0.003 of recall against a 4% budget.
@@ -162,11 +164,13 @@ def tune_thresholds(
     of strong phrases (only with `window_scores`: the build scores windows) maximise theme and
     signal macro F1; safeguarding takes the classifier, weak-phrase and (when `held.long` is
     there) risk-window settings with the best recall
-    whose false-alarm rate stays under `max_false_alarms` (room below the 5% limit); with
+    whose false-alarm rate stays under `max_false_alarms` (room below the 5% limit), with the
+    classifier floor of strong risk phrases searched alongside (STRONG_RISK_GRID); with
     long messages, recall is the mean of the ordinary and the long messages' and both must
     keep to the budget (the long ones to LONG_FALSE_ALARM_FACTOR times it). On a tie the
-    lower thresholds win, since unseen wording needs the sensitivity more than the training
-    folds do (recall first), then the higher risk-window weight.
+    lower floor of strong risk phrases, then the lower thresholds win, since unseen wording
+    needs the sensitivity more than the training folds do (recall first), then the higher
+    risk-window weight.
     """
     best = policy.thresholds
     best = _best(held, policy, best, "weak", WEAK_GRID, _themes_and_signals)
@@ -179,10 +183,12 @@ def tune_thresholds(
     best = _best(held, policy, best, "signal", SIGNAL_GRID, _signals)
     windows = RISK_WINDOW_GRID if held.long is not None else (best.risk_window,)
     trials = [
-        replace(best, safeguarding=value, weak_risk=weak, risk_window=window)
+        replace(best, safeguarding=value, weak_risk=weak, risk_window=window, strong_risk=floor)
         for value in SAFEGUARDING_GRID
         for weak in WEAK_RISK_GRID
         for window in windows
+        for floor in STRONG_RISK_GRID
+        if floor <= weak
     ]
     scored = []
     for trial in trials:
@@ -194,10 +200,10 @@ def tune_thresholds(
             alarms = max(alarms, joined_alarms / LONG_FALSE_ALARM_FACTOR)
         if alarms <= max_false_alarms:
             lower = -(trial.safeguarding + trial.weak_risk)
-            scored.append((recall, lower, trial.risk_window, trial))
+            scored.append((recall, -trial.strong_risk, lower, trial.risk_window, trial))
     if not scored:
         return replace(best, safeguarding=SAFEGUARDING_GRID[-1], weak_risk=WEAK_RISK_GRID[-1])
-    return max(scored, key=lambda item: item[:3])[3]
+    return max(scored, key=lambda item: item[:4])[4]
 
 
 def tuned_thresholds(held: HeldOut, codebook: Codebook, settings: BuildSettings) -> Thresholds:

@@ -23,6 +23,7 @@ from themes.experiments import (
     MAX_FALSE_ALARMS,
     RISK_WINDOW_GRID,
     SAFEGUARDING_GRID,
+    STRONG_RISK_GRID,
     cross_validate,
     folds,
     long_probe,
@@ -142,6 +143,9 @@ def test_cross_validation_scores_long_messages_and_tunes_risk_windows() -> None:
     policy = policy_for(codebook, settings)
     tuned = tune_thresholds(held, policy)
     assert tuned.risk_window in RISK_WINDOW_GRID
+    # the strong risk phrases' floor is searched too, never above the weak-risk threshold
+    assert tuned.strong_risk in STRONG_RISK_GRID
+    assert tuned.strong_risk <= tuned.weak_risk
     plain = tune_thresholds(replace(held, long=None), policy)
     assert plain.risk_window == policy.thresholds.risk_window  # not searched without long ones
     # a build without window scores keeps the strong-phrase floor at its default (0)

@@ -231,3 +231,46 @@ def test_window_flag_cites_evidence_from_that_window(tagger: SpacyTagger) -> Non
     assert cited[0].end <= last.idx + len(last.text)
     assert text[cited[0].start : cited[0].end] == cited[0].text
     assert (cited[0].start, cited[0].end) != free  # not where the whole message points
+
+
+def with_floor(policy: Policy, floor: float, weight: float = 0.0) -> Policy:
+    thresholds = replace(policy.thresholds, strong_risk=floor, risk_window=weight)
+    return replace(policy, thresholds=thresholds)
+
+
+def test_a_strong_phrase_the_classifier_finds_calm_is_held_by_the_floor(
+    codebook: Codebook, policy: Policy
+) -> None:
+    # "tried to end it years back ... I'm good now": the phrase matched, the classifier,
+    # trained on resolved pasts and news, scores the message near 0
+    strong = RuleHit("suicide_self_harm", 30, 33, False)
+    doc = scored_doc(
+        codebook,
+        policy,
+        whole={RISK_LABEL: 0.03, "suicide_self_harm": 0.02},
+        windows=[(20, 40, {RISK_LABEL: 0.08})],
+        risk=[strong],
+    )
+    assert safeguarding_of(doc, policy) == "suicide_self_harm"  # no floor: the phrase decides
+    assert safeguarding_of(doc, with_floor(policy, 0.05)) is None
+    # with risk windows, the window the phrase lies in counts: 0.08 * 0.7 = 0.056 >= 0.05
+    assert safeguarding_of(doc, with_floor(policy, 0.05, weight=0.7)) == "suicide_self_harm"
+    assert safeguarding_of(doc, with_floor(policy, 0.1, weight=0.7)) is None
+
+
+def test_the_floor_passes_a_strong_phrase_of_a_lower_category_the_classifier_backs(
+    codebook: Codebook, policy: Policy
+) -> None:
+    doc = scored_doc(
+        codebook,
+        policy,
+        whole={RISK_LABEL: 0.3, "emergency": 0.3},
+        windows=[(0, 20, {RISK_LABEL: 0.01}), (40, 60, {RISK_LABEL: 0.9})],
+        risk=[RuleHit("suicide_self_harm", 5, 7, False), RuleHit("emergency", 45, 47, False)],
+    )
+    # the whole message (0.3) clears a 0.2 floor for both: priority order gives suicide first
+    assert safeguarding_of(doc, with_floor(policy, 0.2)) == "suicide_self_harm"
+    # a 0.35 floor: only the emergency phrase's window (0.9 * 0.6 = 0.54) clears it
+    assert safeguarding_of(doc, with_floor(policy, 0.35, weight=0.6)) == "emergency"
+    # whole-message only, neither does; 0.3 is also under weak_risk 0.4, so nothing flags
+    assert safeguarding_of(doc, with_floor(policy, 0.35)) is None
