@@ -50,8 +50,8 @@ class Thresholds:
     # the window around a weak risk phrase and of windows clear of vetoed phrases, times this
     # weight (see decide.py); 0: whole-message scores only
     risk_window: float = 0.0
-    # a strong risk phrase flags the message when any_risk (whole message, or with
-    # `risk_window` the best window the phrase lies in) is at least this (0: always). The
+    # a strong risk phrase flags the message when any_risk (whole message, or the best
+    # window the phrase lies in, unweighted) is at least this (0: always). The
     # classifier, trained on near misses, scores a phrase in a resolved past, the news or a
     # job description near 0; tuned by cross-validation, 0 wins a tie (recall first)
     strong_risk: float = 0.0

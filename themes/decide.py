@@ -211,8 +211,9 @@ class _Decision:
         `risk_window` > 0 the decision also reads the window scores the classifier kept
         (WINDOW_ROWS_KEY), weighted by it: a weak phrase is judged by the best window it lies
         in, and the second opinion by the best window clear of vetoed phrases. A strong
-        phrase needs any_risk of at least the `strong_risk` floor (0: none), judged the same
-        way as a weak one; the floor is never above `weak_risk`.
+        phrase needs any_risk of at least the `strong_risk` floor (0: none) from the whole
+        message or, unweighted, from a window it lies in; the floor is never above
+        `weak_risk`.
         """
         policy = self.policy
         risk = self.score(RISK_LABEL)
@@ -220,10 +221,13 @@ class _Decision:
         windows = self._risk_windows()
         if hits:
             floor = policy.thresholds.strong_risk if self.row else 0.0
+            # judged by its own window at full weight whatever `risk_window` is: a long
+            # message's whole-message score is diluted below any floor
+            own = self._risk_windows(weight=1.0) if floor > 0 else []
             for category in policy.safeguarding:  # strong phrases first, in priority order
                 strong = [hit for hit in hits.get(category, ()) if not hit.weak]
                 if strong and floor > 0:
-                    strong = [h for h in strong if _level(risk, windows, [h]) >= floor]
+                    strong = [h for h in strong if _level(risk, own, [h]) >= floor]
                 if strong:
                     self.evidence[category] = self._from_hits(category, strong)
                     return category
@@ -261,10 +265,12 @@ class _Decision:
         self.evidence[category] = [self._from_classifier(category, part)]
         return category
 
-    def _risk_windows(self) -> list[tuple[float, int, int, list[float]]]:
+    def _risk_windows(
+        self, weight: float | None = None
+    ) -> list[tuple[float, int, int, list[float]]]:
         """(weighted any-risk score, start token, end token, score row) of each window kept
-        on a long doc; empty when risk windows are off."""
-        weight = self.policy.thresholds.risk_window
+        on a long doc; empty when the weight (default: `risk_window`) is 0."""
+        weight = self.policy.thresholds.risk_window if weight is None else weight
         kept = self.doc.user_data.get(WINDOW_ROWS_KEY) if self.row and weight > 0 else None
         if not kept:
             return []

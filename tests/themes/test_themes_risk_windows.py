@@ -252,10 +252,19 @@ def test_a_strong_phrase_the_classifier_finds_calm_is_held_by_the_floor(
         risk=[strong],
     )
     assert safeguarding_of(doc, policy) == "suicide_self_harm"  # no floor: the phrase decides
-    assert safeguarding_of(doc, with_floor(policy, 0.05)) is None
-    # with risk windows, the window the phrase lies in counts: 0.08 * 0.7 = 0.056 >= 0.05
-    assert safeguarding_of(doc, with_floor(policy, 0.05, weight=0.7)) == "suicide_self_harm"
-    assert safeguarding_of(doc, with_floor(policy, 0.1, weight=0.7)) is None
+    assert safeguarding_of(doc, with_floor(policy, 0.1)) is None  # 0.03 and its window 0.08
+    # the window the phrase lies in counts at full weight, risk windows on or off
+    assert safeguarding_of(doc, with_floor(policy, 0.05)) == "suicide_self_harm"
+    assert safeguarding_of(doc, with_floor(policy, 0.05, weight=0.5)) == "suicide_self_harm"
+    # a window the phrase is not in does not count
+    elsewhere = scored_doc(
+        codebook,
+        policy,
+        whole={RISK_LABEL: 0.03},
+        windows=[(0, 20, {RISK_LABEL: 0.9}), (20, 40, {RISK_LABEL: 0.04})],
+        risk=[strong],
+    )
+    assert safeguarding_of(elsewhere, with_floor(policy, 0.05)) is None
 
 
 def test_the_floor_passes_a_strong_phrase_of_a_lower_category_the_classifier_backs(
@@ -270,7 +279,10 @@ def test_the_floor_passes_a_strong_phrase_of_a_lower_category_the_classifier_bac
     )
     # the whole message (0.3) clears a 0.2 floor for both: priority order gives suicide first
     assert safeguarding_of(doc, with_floor(policy, 0.2)) == "suicide_self_harm"
-    # a 0.35 floor: only the emergency phrase's window (0.9 * 0.6 = 0.54) clears it
+    # a 0.35 floor: only the emergency phrase's window (0.9) clears it
+    assert safeguarding_of(doc, with_floor(policy, 0.35)) == "emergency"
     assert safeguarding_of(doc, with_floor(policy, 0.35, weight=0.6)) == "emergency"
-    # whole-message only, neither does; 0.3 is also under weak_risk 0.4, so nothing flags
+    # no window rows kept (a short message, or a build without them): the whole message
+    # decides, and 0.3 is also under weak_risk 0.4, so nothing flags
+    del doc.user_data[WINDOW_ROWS_KEY]
     assert safeguarding_of(doc, with_floor(policy, 0.35)) is None
