@@ -46,10 +46,13 @@ WEAK_RISK_GRID = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 RISK_WINDOW_GRID = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 # The classifier floor of strong risk phrases (0: none); never above the weak-risk threshold.
 STRONG_RISK_GRID = (0.0, 0.05, 0.1, 0.2, 0.3)
-# Cross-validated false alarms understate those on other writers' messages by about a point
-# (3.8% here became 5.2% on the evaluation split), so tuning keeps them to 3%: on the
-# training folds that costs 0.003 of recall against a 4% budget.
-MAX_FALSE_ALARMS = 0.03
+# The false-alarm budget on the held-out training messages, under the 5% limit. It was 3%
+# while cross-validation understated other writers' false alarms (3.8% here became 5.2% on the
+# evaluation split). Since the sixth round the training files hold many more near misses (a
+# third of the null messages of the newest files), so cross-validation overstates them: with
+# 4% the tuned build gives 0% to 4.7% on the development splits (README, "sixth round"), and
+# with 3% no setting met the budget at all.
+MAX_FALSE_ALARMS = 0.04
 # A joined long message (see `long_probe`) holds three or four calm messages, about a third of
 # them near misses, so it is several times likelier to hold a false alarm than one message
 # (with a rate p per part, about 1 - (1 - p) ** 3.5, or 3.5 p). Its budget is three times the
