@@ -51,7 +51,9 @@ class Thresholds:
     # weight (see decide.py); 0: whole-message scores only
     risk_window: float = 0.0
     # a strong risk phrase flags the message when any_risk (whole message, or the best
-    # window the phrase lies in, unweighted) is at least this (0: always). The
+    # window the phrase lies in, unweighted, when window rows are kept) is at least this,
+    # taken as at most `weak_risk` (0: always; also without a classifier). Unlike `strong`,
+    # the floor of theme and signal phrases, it is about safeguarding. The
     # classifier, trained on near misses, scores a phrase in a resolved past, the news or a
     # job description near 0; tuned by cross-validation, 0 wins a tie (recall first)
     strong_risk: float = 0.0

@@ -4,7 +4,8 @@ The rules are the codebook's knowledge and generalise to unseen wording; the cla
 learns what the phrases miss. A label is given when a strong phrase matches, when a weak
 phrase matches and the classifier agrees a little, or when the classifier alone is confident.
 Safeguarding is recall-first: any risk phrase not vetoed by an exception flags the message
-(weak risk phrases need a little classifier support); the classifier's any-risk score is a
+(weak risk phrases need a little classifier support, strong ones at most the small
+`strong_risk` floor, 0 unless tuning chose one); the classifier's any-risk score is a
 second opinion that can flag on its own, but not over a figurative or negating phrase.
 
 The decision works on (label, start, end) character spans; `decide` wraps them into a
@@ -211,28 +212,34 @@ class _Decision:
         `risk_window` > 0 the decision also reads the window scores the classifier kept
         (WINDOW_ROWS_KEY), weighted by it: a weak phrase is judged by the best window it lies
         in, and the second opinion by the best window clear of vetoed phrases. A strong
-        phrase needs any_risk of at least the `strong_risk` floor (0: none) from the whole
-        message or, unweighted, from a window it lies in; the floor is never above
-        `weak_risk`.
+        phrase needs any_risk of at least the `strong_risk` floor (0: none; taken as at most
+        `weak_risk`) from the whole message or, unweighted, from a window it lies in (a
+        phrase longer than half a window may fit none: then the whole message decides); a
+        strong phrase under the floor counts for nothing after that.
         """
         policy = self.policy
         risk = self.score(RISK_LABEL)
         hits = _by_label(self.doc.user_data.get(RISK_KEY, ())) if policy.use_rules else {}
-        windows = self._risk_windows()
         if hits:
-            floor = policy.thresholds.strong_risk if self.row else 0.0
-            # judged by its own window at full weight whatever `risk_window` is: a long
+            thresholds = policy.thresholds
+            floor = min(thresholds.strong_risk, thresholds.weak_risk) if self.row else 0.0
+            # each phrase's own window at full weight whatever `risk_window` is: a long
             # message's whole-message score is diluted below any floor
-            own = self._risk_windows(weight=1.0) if floor > 0 else []
+            full_weight = self._risk_windows(weight=1.0) if floor > 0 else []
             for category in policy.safeguarding:  # strong phrases first, in priority order
                 strong = [hit for hit in hits.get(category, ()) if not hit.weak]
                 if strong and floor > 0:
-                    strong = [h for h in strong if _level(risk, own, [h]) >= floor]
+                    held = [h for h in strong if _level(risk, full_weight, [h]) < floor]
+                    if held:  # under the floor: they neither flag nor choose the category
+                        hits[category] = [h for h in hits[category] if h not in held]
+                        strong = [h for h in strong if h not in held]
                 if strong:
                     self.evidence[category] = self._from_hits(category, strong)
                     return category
-            # Only weak phrases (or strong ones under the floor, which is below weak_risk):
-            # the category the classifier finds likeliest among them.
+            hits = {label: found for label, found in hits.items() if found}
+        windows = self._risk_windows()
+        if hits:
+            # Only weak phrases: the category the classifier finds likeliest among them.
             found = [hit for label in hits.values() for hit in label]
             level = _level(risk, windows, found)
             if not self.row or level >= policy.thresholds.weak_risk:

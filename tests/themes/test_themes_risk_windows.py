@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from spacy.language import Language
 from spacy.tokens import Doc
 
 from themes import SpacyTagger, load_tagger
@@ -22,8 +23,8 @@ from themes.classifier import SCORES_KEY, WINDOW_ROWS_KEY, ScoreRowTextCategoriz
 from themes.codebook import Codebook, load_codebook
 from themes.components import RISK_KEY, RULES_KEY, VETOED_KEY, pipe_of
 from themes.decide import Policy, decide, safeguarding_of
-from themes.experiments import policy_for
-from themes.labelled import read_labelled
+from themes.experiments import SAFEGUARDING_GRID, HeldOut, policy_for, tune_thresholds
+from themes.labelled import LabelledMessage, read_labelled
 from themes.phrases import RuleHit
 from themes.training import build_to
 from themes.types import CharRange
@@ -42,6 +43,16 @@ def policy(codebook: Codebook) -> Policy:
     return policy_for(codebook, BuildSettings(thresholds=THRESHOLDS))
 
 
+_BLANK: dict[int, tuple[Codebook, Language]] = {}
+
+
+def _blank(codebook: Codebook) -> Language:
+    """One blank pipeline per codebook: building its phrase matchers takes a while."""
+    if id(codebook) not in _BLANK:
+        _BLANK[id(codebook)] = (codebook, blank_pipeline(codebook))
+    return _BLANK[id(codebook)][1]
+
+
 def scored_doc(
     codebook: Codebook,
     policy: Policy,
@@ -50,7 +61,7 @@ def scored_doc(
     risk: Sequence[RuleHit] = (),
     vetoed: Sequence[RuleHit] = (),
 ) -> Doc:
-    doc = blank_pipeline(codebook).make_doc(LONG)
+    doc = _blank(codebook).make_doc(LONG)
 
     def row(scores: dict[str, float]) -> list[float]:
         values = [0.0] * len(policy.columns)
@@ -178,6 +189,22 @@ def test_textcat_keeps_window_rows_on_long_docs_only(tmp_path: Path, codebook: C
         today=date(2026, 11, 26),
     )
     assert WINDOW_ROWS_KEY not in load_tagger(off.path).nlp(LONG).user_data
+    # predict() leaves the docs alone (spaCy's contract); set_annotations writes the rows, to
+    # the long docs of the batch only, and piping a batch gives what one doc at a time gives
+    batch = [tagger.nlp.make_doc(text) for text in ("the bus is late", LONG, "ok", LONG + " x")]
+    for name, component in tagger.nlp.pipeline:
+        if name == "lp_textcat":
+            break
+        batch = [component(doc) for doc in batch]
+    predicted = textcat.predict(batch)
+    assert all(WINDOW_ROWS_KEY not in doc.user_data for doc in batch)
+    assert all(SCORES_KEY not in doc.user_data for doc in batch)
+    textcat.set_annotations(batch, predicted)
+    assert [WINDOW_ROWS_KEY in doc.user_data for doc in batch] == [False, True, False, True]
+    piped = list(tagger.nlp.pipe(["the bus is late", LONG, "ok", LONG + " x"], batch_size=4))
+    for one_batch, one_by_one in zip(batch, piped, strict=True):
+        assert one_batch.user_data.get(WINDOW_ROWS_KEY) == one_by_one.user_data.get(WINDOW_ROWS_KEY)
+    assert piped[1].user_data[WINDOW_ROWS_KEY] == tagger.nlp(LONG).user_data[WINDOW_ROWS_KEY]
 
 
 def test_strong_theme_phrase_needs_the_strong_floor(codebook: Codebook, policy: Policy) -> None:
@@ -286,3 +313,67 @@ def test_the_floor_passes_a_strong_phrase_of_a_lower_category_the_classifier_bac
     # decides, and 0.3 is also under weak_risk 0.4, so nothing flags
     del doc.user_data[WINDOW_ROWS_KEY]
     assert safeguarding_of(doc, with_floor(policy, 0.35)) is None
+
+
+def test_a_held_strong_phrase_does_not_choose_the_category(
+    codebook: Codebook, policy: Policy
+) -> None:
+    doc = scored_doc(
+        codebook,
+        policy,
+        whole={RISK_LABEL: 0.02, "suicide_self_harm": 0.9, "abuse": 0.1},
+        windows=[(0, 20, {RISK_LABEL: 0.01}), (40, 60, {RISK_LABEL: 0.9})],
+        risk=[RuleHit("suicide_self_harm", 5, 7, False), RuleHit("abuse", 45, 46, True)],
+    )
+    # the strong phrase is under a 0.05 floor; the weak abuse phrase's window (0.9) flags,
+    # and the category is the weak phrase's, not the held one's (which the classifier prefers)
+    assert safeguarding_of(doc, with_floor(policy, 0.05, weight=1.0)) == "abuse"
+
+
+def test_a_floor_above_weak_risk_counts_as_weak_risk(codebook: Codebook, policy: Policy) -> None:
+    doc = scored_doc(
+        codebook,
+        policy,
+        whole={RISK_LABEL: 0.45},
+        windows=[],
+        risk=[RuleHit("emergency", 5, 7, False)],
+    )
+    # weak_risk is 0.4: a floor of 0.6 set by hand acts as 0.4, whichever path is read
+    assert safeguarding_of(doc, with_floor(policy, 0.6)) == "emergency"
+    assert safeguarding_of(doc, with_floor(policy, 0.6, weight=0.5)) == "emergency"
+
+
+def test_without_a_classifier_the_floor_does_not_apply(codebook: Codebook, policy: Policy) -> None:
+    doc = scored_doc(
+        codebook, policy, whole={RISK_LABEL: 0.0}, windows=[], risk=[RuleHit("abuse", 5, 7, False)]
+    )
+    rules_only = replace(with_floor(policy, 0.3), use_classifier=False)
+    assert safeguarding_of(doc, rules_only) == "abuse"
+
+
+def held_out(codebook: Codebook, policy: Policy, near_misses: int) -> tuple[HeldOut, list[Doc]]:
+    """10 risk messages with a strong phrase (any-risk 0.5), `near_misses` calm ones with the
+    same phrase (0.02) and 80 calm ones without (0.01)."""
+    docs, messages = [], []
+    rows = [(0.5, "suicide_self_harm", True)] * 10 + [(0.02, None, True)] * near_misses
+    rows += [(0.01, None, False)] * 80
+    for number, (risk, gold, phrase) in enumerate(rows):
+        hits = [RuleHit("suicide_self_harm", 5, 7, False)] if phrase else []
+        docs.append(scored_doc(codebook, policy, {RISK_LABEL: risk}, [], risk=hits))
+        messages.append(LabelledMessage(f"m{number}", LONG, safeguarding=gold))
+    return HeldOut(messages, docs, _blank(codebook)), docs
+
+
+def test_the_floor_is_searched_only_when_it_buys_recall(codebook: Codebook, policy: Policy) -> None:
+    held, _ = held_out(codebook, policy, near_misses=10)
+    # no floor: 10 of 90 calm messages flagged, far over any budget; the lowest floor that
+    # holds the near misses and keeps every risk message wins the tie among floors
+    assert tune_thresholds(held, policy).strong_risk == 0.05
+    # without window rows the floor is not searched, nothing keeps to the budget, and the
+    # search falls back to its most cautious settings
+    fallback = tune_thresholds(held, policy, window_rows=False)
+    assert fallback.strong_risk == 0.0
+    assert fallback.safeguarding == SAFEGUARDING_GRID[-1]
+    # with no near misses no floor is needed, and none is chosen (recall first)
+    calm, _ = held_out(codebook, policy, near_misses=0)
+    assert tune_thresholds(calm, policy).strong_risk == 0.0
