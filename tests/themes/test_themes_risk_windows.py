@@ -294,16 +294,21 @@ def test_a_strong_phrase_the_classifier_finds_calm_is_held_by_the_floor(
     assert safeguarding_of(elsewhere, with_floor(policy, 0.05)) is None
 
 
+def suicide_then_other(
+    codebook: Codebook, policy: Policy, whole: dict[str, float], other: RuleHit
+) -> Doc:
+    """A strong suicide phrase in a calm first window (0.01) and `other` in a risky third
+    window (0.9)."""
+    windows = [(0, 20, {RISK_LABEL: 0.01}), (40, 60, {RISK_LABEL: 0.9})]
+    first = RuleHit("suicide_self_harm", 5, 7, False)
+    return scored_doc(codebook, policy, whole, windows, risk=[first, other])
+
+
 def test_the_floor_passes_a_strong_phrase_of_a_lower_category_the_classifier_backs(
     codebook: Codebook, policy: Policy
 ) -> None:
-    doc = scored_doc(
-        codebook,
-        policy,
-        whole={RISK_LABEL: 0.3, "emergency": 0.3},
-        windows=[(0, 20, {RISK_LABEL: 0.01}), (40, 60, {RISK_LABEL: 0.9})],
-        risk=[RuleHit("suicide_self_harm", 5, 7, False), RuleHit("emergency", 45, 47, False)],
-    )
+    whole = {RISK_LABEL: 0.3, "emergency": 0.3}
+    doc = suicide_then_other(codebook, policy, whole, RuleHit("emergency", 45, 47, False))
     # the whole message (0.3) clears a 0.2 floor for both: priority order gives suicide first
     assert safeguarding_of(doc, with_floor(policy, 0.2)) == "suicide_self_harm"
     # a 0.35 floor: only the emergency phrase's window (0.9) clears it
@@ -318,13 +323,8 @@ def test_the_floor_passes_a_strong_phrase_of_a_lower_category_the_classifier_bac
 def test_a_held_strong_phrase_does_not_choose_the_category(
     codebook: Codebook, policy: Policy
 ) -> None:
-    doc = scored_doc(
-        codebook,
-        policy,
-        whole={RISK_LABEL: 0.02, "suicide_self_harm": 0.9, "abuse": 0.1},
-        windows=[(0, 20, {RISK_LABEL: 0.01}), (40, 60, {RISK_LABEL: 0.9})],
-        risk=[RuleHit("suicide_self_harm", 5, 7, False), RuleHit("abuse", 45, 46, True)],
-    )
+    whole = {RISK_LABEL: 0.02, "suicide_self_harm": 0.9, "abuse": 0.1}
+    doc = suicide_then_other(codebook, policy, whole, RuleHit("abuse", 45, 46, True))
     # the strong phrase is under a 0.05 floor; the weak abuse phrase's window (0.9) flags,
     # and the category is the weak phrase's, not the held one's (which the classifier prefers)
     assert safeguarding_of(doc, with_floor(policy, 0.05, weight=1.0)) == "abuse"
