@@ -221,22 +221,12 @@ class _Decision:
         risk = self.score(RISK_LABEL)
         hits = _by_label(self.doc.user_data.get(RISK_KEY, ())) if policy.use_rules else {}
         if hits:
-            thresholds = policy.thresholds
-            floor = min(thresholds.strong_risk, thresholds.weak_risk) if self.row else 0.0
-            # each phrase's own window at full weight whatever `risk_window` is: a long
-            # message's whole-message score is diluted below any floor
-            full_weight = self._risk_windows(weight=1.0) if floor > 0 else []
+            hits = self._over_floor(hits, risk)
             for category in policy.safeguarding:  # strong phrases first, in priority order
                 strong = [hit for hit in hits.get(category, ()) if not hit.weak]
-                if strong and floor > 0:
-                    held = [h for h in strong if _level(risk, full_weight, [h]) < floor]
-                    if held:  # under the floor: they neither flag nor choose the category
-                        hits[category] = [h for h in hits[category] if h not in held]
-                        strong = [h for h in strong if h not in held]
                 if strong:
                     self.evidence[category] = self._from_hits(category, strong)
                     return category
-            hits = {label: found for label, found in hits.items() if found}
         windows = self._risk_windows()
         if hits:
             # Only weak phrases: the category the classifier finds likeliest among them.
@@ -247,6 +237,22 @@ class _Decision:
                 self.evidence[category] = self._from_hits(category, hits[category])
                 return category
         return self._second_opinion(risk, windows) if self.row else None
+
+    def _over_floor(self, hits: dict[str, list[RuleHit]], risk: float) -> dict[str, list[RuleHit]]:
+        """The hits without the strong ones under the `strong_risk` floor (taken as at most
+        `weak_risk`; none without a classifier): those neither flag nor choose the category."""
+        thresholds = self.policy.thresholds
+        floor = min(thresholds.strong_risk, thresholds.weak_risk) if self.row else 0.0
+        if floor <= 0:
+            return hits
+        # each phrase's own window at full weight whatever `risk_window` is: a long message's
+        # whole-message score is diluted below any floor
+        full_weight = self._risk_windows(weight=1.0)
+        kept = {
+            label: [h for h in found if h.weak or _level(risk, full_weight, [h]) >= floor]
+            for label, found in hits.items()
+        }
+        return {label: found for label, found in kept.items() if found}
 
     def _second_opinion(
         self, risk: float, windows: Sequence[tuple[float, int, int, list[float]]]

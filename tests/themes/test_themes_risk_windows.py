@@ -43,6 +43,7 @@ def policy(codebook: Codebook) -> Policy:
     return policy_for(codebook, BuildSettings(thresholds=THRESHOLDS))
 
 
+# keyed by id (a Codebook is not hashable); the codebook is kept so its id is not reused
 _BLANK: dict[int, tuple[Codebook, Language]] = {}
 
 
@@ -351,7 +352,7 @@ def test_without_a_classifier_the_floor_does_not_apply(codebook: Codebook, polic
     assert safeguarding_of(doc, rules_only) == "abuse"
 
 
-def held_out(codebook: Codebook, policy: Policy, near_misses: int) -> tuple[HeldOut, list[Doc]]:
+def held_out(codebook: Codebook, policy: Policy, near_misses: int) -> HeldOut:
     """10 risk messages with a strong phrase (any-risk 0.5), `near_misses` calm ones with the
     same phrase (0.02) and 80 calm ones without (0.01)."""
     docs, messages = [], []
@@ -361,11 +362,11 @@ def held_out(codebook: Codebook, policy: Policy, near_misses: int) -> tuple[Held
         hits = [RuleHit("suicide_self_harm", 5, 7, False)] if phrase else []
         docs.append(scored_doc(codebook, policy, {RISK_LABEL: risk}, [], risk=hits))
         messages.append(LabelledMessage(f"m{number}", LONG, safeguarding=gold))
-    return HeldOut(messages, docs, _blank(codebook)), docs
+    return HeldOut(messages, docs, _blank(codebook))
 
 
 def test_the_floor_is_searched_only_when_it_buys_recall(codebook: Codebook, policy: Policy) -> None:
-    held, _ = held_out(codebook, policy, near_misses=10)
+    held = held_out(codebook, policy, near_misses=10)
     # no floor: 10 of 90 calm messages flagged, far over any budget; the lowest floor that
     # holds the near misses and keeps every risk message wins the tie among floors
     assert tune_thresholds(held, policy).strong_risk == 0.05
@@ -375,5 +376,5 @@ def test_the_floor_is_searched_only_when_it_buys_recall(codebook: Codebook, poli
     assert fallback.strong_risk == 0.0
     assert fallback.safeguarding == SAFEGUARDING_GRID[-1]
     # with no near misses no floor is needed, and none is chosen (recall first)
-    calm, _ = held_out(codebook, policy, near_misses=0)
+    calm = held_out(codebook, policy, near_misses=0)
     assert tune_thresholds(calm, policy).strong_risk == 0.0
