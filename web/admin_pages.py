@@ -18,8 +18,15 @@ Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def router() -> APIRouter:
+    """Routes for everyone's own API tokens and the admin pages."""
     routes = APIRouter(include_in_schema=False)
+    _add_token_routes(routes)
+    _add_user_routes(routes)
+    _add_settings_routes(routes)
+    return routes
 
+
+def _add_token_routes(routes: APIRouter) -> None:
     @routes.get("/staff/tokens", response_class=HTMLResponse)
     async def tokens(request: Request, ctx: Context, user: AnyStaff) -> Response:
         async with ctx.sessions() as session:
@@ -45,6 +52,8 @@ def router() -> APIRouter:
             await TokenRepository(session).revoke(user.id, token_id)
         return RedirectResponse("/staff/tokens", status_code=303)
 
+
+def _add_user_routes(routes: APIRouter) -> None:
     @routes.get("/staff/admin/users", response_class=HTMLResponse)
     async def users(request: Request, ctx: Context, user: Admin) -> Response:
         return await _users_page(request, ctx, user)
@@ -75,20 +84,11 @@ def router() -> APIRouter:
         role: Annotated[str, Form(max_length=16)] = "",
         enabled: Annotated[str, Form(pattern="^(|yes|no)$")] = "",
     ) -> Response:
-        if staff_id == user.id:
-            raise HTTPException(status_code=409, detail="You cannot change your own account here.")
-        async with ctx.write() as session:
-            target = await session.get(StaffUser, staff_id)
-            if target is None:
-                raise HTTPException(status_code=404, detail="No such staff user.")
-            if role:
-                if role not in ROLES:
-                    raise HTTPException(status_code=422, detail="Unknown role.")
-                target.role = role
-            if enabled:
-                target.disabled_at = None if enabled == "yes" else utcnow()
+        await _change_staff(ctx, user, staff_id, role, enabled)
         return RedirectResponse("/staff/admin/users", status_code=303)
 
+
+def _add_settings_routes(routes: APIRouter) -> None:
     @routes.get("/staff/admin/codebook", response_class=HTMLResponse)
     async def codebook(request: Request, ctx: Context, user: Admin) -> Response:
         return render(request, "codebook.html", user, codebook=ctx.codebook)
@@ -99,8 +99,6 @@ def router() -> APIRouter:
             reveals = await RevealRepository(session).recent()
         return render(request, "settings.html", user, settings=ctx.settings_view, reveals=reveals)
 
-    return routes
-
 
 async def _users_page(
     request: Request, ctx: Context, user: StaffUser, error: str = "", status: int = 200
@@ -110,3 +108,21 @@ async def _users_page(
     return render(
         request, "users.html", user, users=everyone, roles=ROLES, error=error, status=status
     )
+
+
+async def _change_staff(
+    ctx: Context, user: StaffUser, staff_id: int, role: str, enabled: str
+) -> None:
+    """Set another staff user's role and/or enabled state; never the admin's own account."""
+    if staff_id == user.id:
+        raise HTTPException(status_code=409, detail="You cannot change your own account here.")
+    async with ctx.write() as session:
+        target = await session.get(StaffUser, staff_id)
+        if target is None:
+            raise HTTPException(status_code=404, detail="No such staff user.")
+        if role:
+            if role not in ROLES:
+                raise HTTPException(status_code=422, detail="Unknown role.")
+            target.role = role
+        if enabled:
+            target.disabled_at = None if enabled == "yes" else utcnow()

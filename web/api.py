@@ -191,8 +191,16 @@ def _figures(figures: list[insights.Figure]) -> list[FigureOut]:
 
 
 def router() -> APIRouter:
+    """The /api routes: messages, transcripts, tags, alerts and the insight figures."""
     routes = APIRouter(prefix="/api", tags=["dashboard"], responses=UNAUTHORISED)
+    _add_message_routes(routes)
+    _add_tag_routes(routes)
+    _add_alert_routes(routes)
+    _add_insight_routes(routes)
+    return routes
 
+
+def _add_message_routes(routes: APIRouter) -> None:
     @routes.get("/messages", response_model=MessagePage)
     async def messages(
         ctx: Context,
@@ -224,6 +232,8 @@ def router() -> APIRouter:
             messages=[_message(b, ctx.redact_pii, r.channel, r.area) for b in t.bubbles],
         )
 
+
+def _add_tag_routes(routes: APIRouter) -> None:
     @routes.post("/messages/{message_id}/tags", response_model=TagOut, status_code=201)
     async def tag_message(ctx: Context, user: User, message_id: Id, tag: TagIn) -> TagOut:
         """Add a theme or signal as staff (kept with who and when)."""
@@ -250,6 +260,8 @@ def router() -> APIRouter:
             raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
         return Response(status_code=204)
 
+
+def _add_alert_routes(routes: APIRouter) -> None:
     @routes.get("/alerts", response_model=list[AlertOut])
     async def alerts(
         ctx: Context,
@@ -261,6 +273,8 @@ def router() -> APIRouter:
             found = await AlertsRepository(session).listed(None if status == "all" else status)
         return [_alert(a) for a in found]
 
+
+def _add_insight_routes(routes: APIRouter) -> None:
     @routes.get("/overview", response_model=OverviewOut)
     async def overview(
         ctx: Context,
@@ -272,15 +286,7 @@ def router() -> APIRouter:
         if theme and theme not in ctx.codebook.ids("theme"):
             raise HTTPException(status_code=422, detail="No such theme in the codebook.")
         await ensure_counted(ctx)
-        kind, label = ("theme", theme) if theme else (ALL, "")
-        async with ctx.sessions() as session:
-            return OverviewOut(
-                weekly=_figures(await insights.weekly(session, kind, label, weeks)),
-                themes=_figures(await insights.by_label(session, "theme", ctx.codebook)),
-                areas=_figures(await insights.by_area(session)),
-                signals=_figures(await insights.by_label(session, "signal", ctx.codebook)),
-                channels=_figures(await insights.by_channel(session)),
-            )
+        return await _overview(ctx, weeks, theme)
 
     @routes.get("/equity", response_model=EquityPage)
     async def equity(ctx: Context, user: User) -> EquityPage:
@@ -301,4 +307,14 @@ def router() -> APIRouter:
             rows = await insights.agreement(session, ctx.codebook)
         return [AgreementOut(**a.to_json()) for a in rows]
 
-    return routes
+
+async def _overview(ctx: WebContext, weeks: int, theme: str | None) -> OverviewOut:
+    kind, label = ("theme", theme) if theme else (ALL, "")
+    async with ctx.sessions() as session:
+        return OverviewOut(
+            weekly=_figures(await insights.weekly(session, kind, label, weeks)),
+            themes=_figures(await insights.by_label(session, "theme", ctx.codebook)),
+            areas=_figures(await insights.by_area(session)),
+            signals=_figures(await insights.by_label(session, "signal", ctx.codebook)),
+            channels=_figures(await insights.by_channel(session)),
+        )

@@ -11,9 +11,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from markupsafe import Markup
 
 from models.counts import ALL, CountsRepository
 from models.dashboard import MessageFilter
+from models.tables import StaffUser
 from web import insights
 from web.auth import role_allows
 from web.charts import Point, bars, columns
@@ -46,8 +48,16 @@ def points(figures: list[insights.Figure], residents: bool = False) -> list[Poin
 
 
 def router() -> APIRouter:
+    """Routes for the overview, a theme's page, equity, agreement and export (any staff)."""
     routes = APIRouter(include_in_schema=False)
+    _add_overview_routes(routes)
+    _add_theme_routes(routes)
+    _add_equity_routes(routes)
+    _add_export_routes(routes)
+    return routes
 
+
+def _add_overview_routes(routes: APIRouter) -> None:
     @routes.get("/staff/overview", response_class=HTMLResponse)
     async def overview(
         request: Request,
@@ -56,26 +66,7 @@ def router() -> APIRouter:
         weeks: Weeks = 12,
         theme: Annotated[str, Query(max_length=64)] = "",
     ) -> Response:
-        await ensure_counted(ctx)
-        label = _theme(ctx, theme)
-        data = await _overview(ctx, weeks, label)
-        charts = {
-            "weekly": columns("chart-weekly", "Messages per week", points(data["weekly"])),
-            "themes": bars("chart-themes", "Messages by theme", points(data["themes"])),
-            "areas": bars("chart-areas", "Messages by area", points(data["areas"])),
-            "signals": bars("chart-signals", "Messages by signal", points(data["signals"])),
-        }
-        return render(
-            request,
-            "overview.html",
-            user,
-            data=data,
-            charts=charts,
-            weeks=weeks,
-            theme=label,
-            names=insights.names(ctx.codebook),
-            refreshed=await _refreshed(ctx),
-        )
+        return await _overview_page(request, ctx, user, weeks, theme)
 
     @routes.get("/staff/overview/{chart}.csv")
     async def overview_csv(
@@ -94,6 +85,8 @@ def router() -> APIRouter:
         await refresh(ctx, force=True)
         return RedirectResponse("/staff/overview", status_code=303)
 
+
+def _add_theme_routes(routes: APIRouter) -> None:
     @routes.get("/staff/themes/{label}", response_class=HTMLResponse)
     async def theme_page(
         request: Request, ctx: Context, user: AnyStaff, label: Annotated[str, Path(max_length=64)]
@@ -121,52 +114,26 @@ def router() -> APIRouter:
             chart=columns("chart-theme", "Messages per week", points(weekly)),
         )
 
+
+def _add_equity_routes(routes: APIRouter) -> None:
     @routes.get("/staff/equity", response_class=HTMLResponse)
     async def equity(request: Request, ctx: Context, user: AnyStaff) -> Response:
         await ensure_counted(ctx)
         areas, channels = await _equity(ctx)
-        chart = bars(
-            "chart-equity",
-            "Residents heard per 1,000 people living there",
-            [
-                Point(e.label, None if e.per_thousand is None else round(e.per_thousand))
-                for e in areas
-                if e.population
-            ],
-        )
         return render(
             request,
             "equity.html",
             user,
             areas=areas,
             channels=channels,
-            chart=chart,
+            chart=_equity_chart(areas),
             channel_chart=bars("chart-channels", "Residents by channel", points(channels, True)),
         )
 
     @routes.get("/staff/equity.csv")
     async def equity_csv(ctx: Context, user: AnyStaff) -> Response:
         areas, _ = await _equity(ctx)
-        header = [
-            "area",
-            "residents",
-            "population",
-            "per_thousand",
-            "share_heard_pct",
-            "share_population_pct",
-        ]
-        rows = (
-            [
-                e.key,
-                e.residents,
-                e.population or "",
-                e.per_thousand or "",
-                e.share_heard or "",
-                e.share_population or "",
-            ]
-            for e in areas
-        )
-        return _csv(insights.csv_text(header, rows), "equity.csv")
+        return _csv(_equity_csv_text(areas), "equity.csv")
 
     @routes.get("/staff/agreement", response_class=HTMLResponse)
     async def agreement(request: Request, ctx: Context, user: AnyStaff) -> Response:
@@ -174,6 +141,8 @@ def router() -> APIRouter:
             rows = await insights.agreement(session, ctx.codebook)
         return render(request, "agreement.html", user, rows=rows)
 
+
+def _add_export_routes(routes: APIRouter) -> None:
     @routes.get("/staff/export", response_class=HTMLResponse)
     async def export_form(
         request: Request, ctx: Context, user: AnyStaff, found: Filter
@@ -193,19 +162,32 @@ def router() -> APIRouter:
                 raise HTTPException(status_code=403, detail="Your role cannot export unredacted.")
             async with ctx.write() as session:
                 log_reveal(session, user.id, None, "export")
-        redact_pii = ctx.redact_pii and not unredacted
-        body = (
-            _export_csv(ctx, found, redact_pii)
-            if fmt == "csv"
-            else _export_json(ctx, found, redact_pii)
-        )
-        media = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
-        disposition = f'attachment; filename="messages.{fmt}"'
-        return StreamingResponse(
-            body, media_type=media, headers={"Content-Disposition": disposition}
-        )
+        return _export_response(ctx, found, fmt, ctx.redact_pii and not unredacted)
 
-    return routes
+
+async def _overview_page(
+    request: Request, ctx: WebContext, user: StaffUser, weeks: int, theme: str
+) -> Response:
+    await ensure_counted(ctx)
+    label = _theme(ctx, theme)
+    data = await _overview(ctx, weeks, label)
+    charts = {
+        "weekly": columns("chart-weekly", "Messages per week", points(data["weekly"])),
+        "themes": bars("chart-themes", "Messages by theme", points(data["themes"])),
+        "areas": bars("chart-areas", "Messages by area", points(data["areas"])),
+        "signals": bars("chart-signals", "Messages by signal", points(data["signals"])),
+    }
+    return render(
+        request,
+        "overview.html",
+        user,
+        data=data,
+        charts=charts,
+        weeks=weeks,
+        theme=label,
+        names=insights.names(ctx.codebook),
+        refreshed=await _refreshed(ctx),
+    )
 
 
 def _theme(ctx: WebContext, theme: str) -> str:
@@ -237,6 +219,41 @@ async def _equity(ctx: WebContext) -> tuple[list[insights.Equity], list[insights
         areas = await insights.by_area(session)
         channels = await insights.by_channel(session)
     return insights.equity_by_area(areas, ctx.populations), channels
+
+
+def _equity_chart(areas: list[insights.Equity]) -> Markup:
+    return bars(
+        "chart-equity",
+        "Residents heard per 1,000 people living there",
+        [
+            Point(e.label, None if e.per_thousand is None else round(e.per_thousand))
+            for e in areas
+            if e.population
+        ],
+    )
+
+
+def _equity_csv_text(areas: list[insights.Equity]) -> str:
+    header = [
+        "area",
+        "residents",
+        "population",
+        "per_thousand",
+        "share_heard_pct",
+        "share_population_pct",
+    ]
+    rows = (
+        [
+            e.key,
+            e.residents,
+            e.population or "",
+            e.per_thousand or "",
+            e.share_heard or "",
+            e.share_population or "",
+        ]
+        for e in areas
+    )
+    return insights.csv_text(header, rows)
 
 
 def _csv(text: str, name: str) -> Response:
@@ -286,3 +303,16 @@ async def _export_json(
         yield ("" if first else ",\n") + json.dumps(row, ensure_ascii=False)
         first = False
     yield "]\n"
+
+
+def _export_response(
+    ctx: WebContext, found: MessageFilter, fmt: Literal["csv", "json"], redact_pii: bool
+) -> Response:
+    body = (
+        _export_csv(ctx, found, redact_pii)
+        if fmt == "csv"
+        else _export_json(ctx, found, redact_pii)
+    )
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
+    disposition = f'attachment; filename="messages.{fmt}"'
+    return StreamingResponse(body, media_type=media, headers={"Content-Disposition": disposition})

@@ -29,8 +29,15 @@ Before = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 def router() -> APIRouter:
+    """Routes for the inbox, transcripts, tag corrections and alerts (any staff)."""
     routes = APIRouter(include_in_schema=False)
+    _add_reading_routes(routes)
+    _add_tag_routes(routes)
+    _add_alert_routes(routes)
+    return routes
 
+
+def _add_reading_routes(routes: APIRouter) -> None:
     @routes.get("/staff/inbox", response_class=HTMLResponse)
     async def inbox(
         request: Request, ctx: Context, user: AnyStaff, found: Filter, before: Before = None
@@ -65,6 +72,8 @@ def router() -> APIRouter:
             raise HTTPException(status_code=403, detail="Your role cannot reveal personal details.")
         return await _transcript(request, ctx, user, resident_id, reveal=True)
 
+
+def _add_tag_routes(routes: APIRouter) -> None:
     @routes.post("/staff/messages/{message_id}/tags")
     async def add(
         ctx: Context,
@@ -95,6 +104,8 @@ def router() -> APIRouter:
             await _or_http(remove_tag(session, user.id, message_id, tag_id))
         return RedirectResponse(_back(back, message_id), status_code=303)
 
+
+def _add_alert_routes(routes: APIRouter) -> None:
     @routes.get("/staff/alerts", response_class=HTMLResponse)
     async def alerts(
         request: Request,
@@ -117,8 +128,6 @@ def router() -> APIRouter:
         async with ctx.write() as session:
             resident_id = await _or_http(handle_alert(session, user.id, alert_id, note))
         return RedirectResponse(f"/staff/residents/{resident_id}", status_code=303)
-
-    return routes
 
 
 async def _transcript(

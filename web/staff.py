@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.base import Base, utcnow
 from models.repositories import AlertRepository, StaffRepository
 from models.staff import verify_password
-from models.tables import Conversation, Message, Resident
+from models.tables import Conversation, Message, Resident, StaffUser
 from web.auth import signed_in_staff
 from web.context import TEMPLATES, WebContext, web_context
 from web.csrf import csrf_ok, csrf_token
@@ -30,7 +30,12 @@ def _login_page(request: Request, error: str = "", status: int = 200) -> Respons
 def router() -> APIRouter:
     """Routes under /staff."""
     routes = APIRouter(include_in_schema=False)
+    _add_home_routes(routes)
+    _add_sign_in_routes(routes)
+    return routes
 
+
+def _add_home_routes(routes: APIRouter) -> None:
     @routes.get("/staff", response_class=HTMLResponse)
     async def home(request: Request, ctx: Context) -> Response:
         user = await signed_in_staff(request, ctx)
@@ -45,6 +50,8 @@ def router() -> APIRouter:
             }
         return render(request, "staff_home.html", user, counts=counts)
 
+
+def _add_sign_in_routes(routes: APIRouter) -> None:
     @routes.get("/staff/login", response_class=HTMLResponse)
     async def login_form(request: Request) -> Response:
         return _login_page(request)
@@ -62,16 +69,8 @@ def router() -> APIRouter:
         key = request.client.host if request.client else "unknown"
         if ctx.throttle.blocked(key):
             return _login_page(request, "Too many attempts. Please wait 15 minutes.", 429)
-        async with ctx.sessions() as session, session.begin():
-            user = await StaffRepository(session).by_email(email)
-            valid = (
-                user is not None
-                and user.disabled_at is None
-                and verify_password(user.password_hash, password)
-            )
-            if user is not None and valid:
-                user.last_login_at = utcnow()
-        if user is None or not valid:
+        user = await _check_password(ctx, email, password)
+        if user is None:
             ctx.throttle.fail(key)
             return _login_page(request, "That email and password don't match.", 401)
         ctx.throttle.clear(key)
@@ -86,7 +85,19 @@ def router() -> APIRouter:
         request.session.clear()
         return RedirectResponse("/staff/login", status_code=303)
 
-    return routes
+
+async def _check_password(ctx: WebContext, email: str, password: str) -> StaffUser | None:
+    """The enabled staff user with this email and password (noting the sign-in), else None."""
+    async with ctx.sessions() as session, session.begin():
+        user = await StaffRepository(session).by_email(email)
+        valid = (
+            user is not None
+            and user.disabled_at is None
+            and verify_password(user.password_hash, password)
+        )
+        if user is not None and valid:
+            user.last_login_at = utcnow()
+    return user if valid else None
 
 
 async def _count(session: AsyncSession, table: type[Base]) -> int:

@@ -114,6 +114,7 @@ def router() -> APIRouter:
     routes = APIRouter(include_in_schema=False)
     _action_routes(routes)
     _update_routes(routes)
+    _update_page_routes(routes)
     return routes
 
 
@@ -138,25 +139,9 @@ def _action_routes(routes: APIRouter) -> None:
         areas: Annotated[str, Form(max_length=1000)] = "",
         messages: Annotated[str, Form(max_length=1000)] = "",
     ) -> Response:
-        form: dict[str, Any] = {"title": title, "description": description, "done_by": done_by}
-        form |= {"done_on": done_on, "themes": themes or [], "areas": areas, "messages": messages}
-        try:
-            draft = service.ActionDraft(
-                title,
-                description,
-                done_by,
-                parse_day(done_on),
-                themes or [],
-                words(areas),
-                numbers(messages),
-            )
-            async with ctx.write() as session:
-                action = await service.record_action(session, draft, user.id, utcnow())
-        except service.UpdateError as exc:
-            async with ctx.sessions() as session:
-                rows = await service.list_actions(session)
-            return _actions_page(request, user, ctx, rows, str(exc), form, 400)
-        return RedirectResponse(f"/staff/actions/{action.id}", status_code=303)
+        return await _record_action(
+            request, user, ctx, title, description, done_by, done_on, themes, areas, messages
+        )
 
     @routes.get("/staff/actions/{action_id}")
     async def action(request: Request, user: Manager, ctx: Context, action_id: Id) -> Response:
@@ -167,6 +152,40 @@ def _action_routes(routes: APIRouter) -> None:
                 return _not_found(request, user, str(exc))
             updates = await service.updates_for_action(session, action_id)
         return render(request, "action.html", user, action=row, updates=updates, form={})
+
+
+async def _record_action(
+    request: Request,
+    user: StaffUser,
+    ctx: WebContext,
+    title: str,
+    description: str,
+    done_by: str,
+    done_on: str,
+    themes: list[str] | None,
+    areas: str,
+    messages: str,
+) -> Response:
+    """Record what was done and go to its page, or show the form again with what was wrong."""
+    form: dict[str, Any] = {"title": title, "description": description, "done_by": done_by}
+    form |= {"done_on": done_on, "themes": themes or [], "areas": areas, "messages": messages}
+    try:
+        draft = service.ActionDraft(
+            title,
+            description,
+            done_by,
+            parse_day(done_on),
+            themes or [],
+            words(areas),
+            numbers(messages),
+        )
+        async with ctx.write() as session:
+            action = await service.record_action(session, draft, user.id, utcnow())
+    except service.UpdateError as exc:
+        async with ctx.sessions() as session:
+            rows = await service.list_actions(session)
+        return _actions_page(request, user, ctx, rows, str(exc), form, 400)
+    return RedirectResponse(f"/staff/actions/{action.id}", status_code=303)
 
 
 def _actions_page(
@@ -226,23 +245,13 @@ def _update_routes(routes: APIRouter) -> None:
         except service.NotFound as exc:
             return _not_found(request, user, str(exc))
         except service.UpdateError as exc:
-            async with ctx.sessions() as session:
-                action = await service.get_action(session, action_id)
-                rows = await service.updates_for_action(session, action_id)
             form: dict[str, Any] = {"title": title, "body": body, "themes": themes or []}
             form |= {"areas": areas, "period_days": period_days}
-            return render(
-                request,
-                "action.html",
-                user,
-                400,
-                action=action,
-                updates=rows,
-                form=form,
-                error=str(exc),
-            )
+            return await _action_again(request, user, ctx, action_id, str(exc), form)
         return RedirectResponse(f"/staff/updates/{row.id}", status_code=303)
 
+
+def _update_page_routes(routes: APIRouter) -> None:
     @routes.get("/staff/updates/{update_id}")
     async def show(request: Request, user: Manager, ctx: Context, update_id: Id) -> Response:
         return await _update_page(request, user, ctx, update_id)
@@ -275,6 +284,23 @@ def _update_routes(routes: APIRouter) -> None:
         except service.UpdateError as exc:
             return await _update_page(request, user, ctx, update_id, str(exc), exc.status_code)
         return RedirectResponse(f"/staff/updates/{update_id}", status_code=303)
+
+
+async def _action_again(
+    request: Request,
+    user: StaffUser,
+    ctx: WebContext,
+    action_id: int,
+    error: str,
+    form: dict[str, Any],
+) -> Response:
+    """The action's page again (400), with the update form as filled in and what was wrong."""
+    async with ctx.sessions() as session:
+        action = await service.get_action(session, action_id)
+        rows = await service.updates_for_action(session, action_id)
+    return render(
+        request, "action.html", user, 400, action=action, updates=rows, form=form, error=error
+    )
 
 
 async def _update_page(
