@@ -82,7 +82,11 @@ def policy_from_meta(meta: dict[str, Any], labels: Sequence[str]) -> Policy:
         signals=tuple(kinds.get("signal", ())),
         safeguarding=by_priority(kinds.get("safeguarding", ())),
         implies={k: tuple(v) for k, v in meta.get("implies", {}).items()},
-        thresholds=Thresholds(**settings.get("thresholds", {})),
+        # srsly reads meta.json floats a bit off (0.3 as 0.30000000000000004); the grids
+        # have at most two decimals, so rounding gives back what the build chose
+        thresholds=Thresholds(
+            **{name: round(float(v), 6) for name, v in settings.get("thresholds", {}).items()}
+        ),
         columns={label: i for i, label in enumerate(labels)},
         use_rules=bool(settings.get("use_rules", True)),
         use_classifier=bool(settings.get("use_classifier", True)),

@@ -97,3 +97,13 @@ def test_train_version_gates_activation(tmp_path: Path) -> None:
     assert active_pipeline(pipelines) == outcome.path
     assert load_tagger(outcome.path).version == outcome.version
     assert set(outcome.before.summary()) == set(outcome.after.summary())
+
+
+def test_loaded_thresholds_are_the_ones_built(tmp_path: Path) -> None:
+    # srsly's JSON reader gives 0.30000000000000004 for 0.3: the tagger must decide with the
+    # thresholds the build chose, not a neighbour of them.
+    settings = TINY.with_thresholds(theme=0.7, safeguarding=0.3, strong_risk=0.3, weak_risk=0.35)
+    outcome = build_to(
+        tmp_path / "p", load_codebook(), tiny_messages(), tune=False, settings=settings, today=DAY
+    )
+    assert load_tagger(outcome.path).policy.thresholds == settings.thresholds
