@@ -36,8 +36,7 @@ from bot.app import create_app  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from models.base import Base  # noqa: E402
 from models.db import Database, upgrade  # noqa: E402
-from tests.fakes.telegram import FakeTelegram  # noqa: E402
-from tests.fakes.telegram_rules import TOKEN  # noqa: E402
+from tests.fakes.telegram import TOKEN, FakeTelegram  # noqa: E402
 
 RESIDENTS = 100
 REPEATS = 3

@@ -18,8 +18,7 @@ from bot.app import create_app
 from bot.runtime import Runtime
 from bot.settings import load_settings
 from models.tables import Delivery, Resident
-from tests.fakes.telegram import FakeTelegram
-from tests.fakes.telegram_rules import TOKEN
+from tests.fakes.telegram import TOKEN, FakeTelegram
 from themes.types import Tagger
 
 AppFactory = Callable[..., AbstractAsyncContextManager[FastAPI]]

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.fakes.telegram import FakeTelegram
-from tests.fakes.telegram_rules import TOKEN
+from tests.fakes.telegram import TOKEN, FakeTelegram
 from tests.serving import free_port
 
 

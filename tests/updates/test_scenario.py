@@ -26,8 +26,7 @@ from models import audience
 from models import updates as service
 from models.base import utcnow
 from models.tables import Delivery, Message
-from tests.fakes.telegram import FakeTelegram
-from tests.fakes.telegram_rules import TOKEN
+from tests.fakes.telegram import TOKEN, FakeTelegram
 from tests.updates.conftest import wait_until
 from themes.types import Tagger
 
