@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -50,6 +50,18 @@ def secret_key(settings: Settings) -> str:
 def create_app(settings: Settings, tagger: Tagger | None = None) -> FastAPI:
     """Build the app; the database, flows and tagger are opened when the lifespan starts."""
     key = secret_key(settings)
+    app = FastAPI(title="Listening Post", version="0.1.0", lifespan=_lifespan(settings, tagger))
+    app.state.chat_signer = URLSafeSerializer(key, salt="web-chat")
+    _add_middleware(app, settings, key)
+    _add_routers(app)
+    _add_app_routes(app)
+    return app
+
+
+def _lifespan(
+    settings: Settings, tagger: Tagger | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start the runtime and channels with the app; stop them, in reverse, when it stops."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -70,8 +82,10 @@ def create_app(settings: Settings, tagger: Tagger | None = None) -> FastAPI:
             await runtime.close()
             log.info("stopped")
 
-    app = FastAPI(title="Listening Post", version="0.1.0", lifespan=lifespan)
-    app.state.chat_signer = URLSafeSerializer(key, salt="web-chat")
+    return lifespan
+
+
+def _add_middleware(app: FastAPI, settings: Settings, key: str) -> None:
     https = settings.server.public_url.startswith("https://")
     app.add_middleware(
         SessionMiddleware,
@@ -82,6 +96,10 @@ def create_app(settings: Settings, tagger: Tagger | None = None) -> FastAPI:
         https_only=https,
     )
     app.add_middleware(BodyLimitMiddleware, limit=settings.server.max_body_bytes)
+
+
+def _add_routers(app: FastAPI) -> None:
+    """Static files and routers, in the order requests are matched against them."""
     static = Path(webchat.__file__).parent / "static"
     app.mount("/chat/static", StaticFiles(directory=static), name="chat_static")
     app.include_router(webchat.router())
@@ -94,6 +112,10 @@ def create_app(settings: Settings, tagger: Tagger | None = None) -> FastAPI:
     install_error_pages(app)
     app.include_router(public.router())
     app.include_router(updates_admin.router())
+
+
+def _add_app_routes(app: FastAPI) -> None:
+    """The sign-in redirect, the health check and the root redirect."""
 
     @app.exception_handler(SignInRequired)
     async def sign_in_first(request: Request, exc: SignInRequired) -> RedirectResponse:
@@ -113,5 +135,3 @@ def create_app(settings: Settings, tagger: Tagger | None = None) -> FastAPI:
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
         return RedirectResponse("/chat", status_code=307)
-
-    return app

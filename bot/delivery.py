@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.messages import InboundMessage, InboundResult, as_reply
@@ -193,7 +194,16 @@ class DeliveryWorker:
         channels = [c for c in self.senders if c not in self.down]
         if not channels:
             return []
-        now = self.clock()
+        query = self._due_query(channels, self.clock())
+        async with self.db.transaction() as session:
+            rows = (await session.execute(query)).all()
+            claimed = await _mark_sending(session, [d.id for d, *_ in rows]) if rows else set()
+        return [self._due(d, m, r, u) for d, m, r, u in rows if d.id in claimed]
+
+    def _due_query(
+        self, channels: list[str], now: datetime
+    ) -> Select[Delivery, Message, Resident, Update]:
+        """The next batch of queued deliveries on `channels` that are due at `now`."""
         query = (
             select(Delivery, Message, Resident, Update)
             .outerjoin(Message, Message.id == Delivery.message_id)
@@ -212,31 +222,11 @@ class DeliveryWorker:
         # A resident whose reply is being sent straight after their message (send_claimed)
         # waits: their next message must not overtake it.
         in_flight = aliased(Delivery)
-        query = query.where(
+        return query.where(
             ~select(in_flight.id)
             .where(in_flight.resident_id == Delivery.resident_id, in_flight.status == "sending")
             .exists()
         )
-        async with self.db.transaction() as session:
-            rows = (await session.execute(query)).all()
-            # Claimed only if still queued: another process may have taken some meanwhile.
-            claimed = set(
-                (
-                    await session.execute(
-                        update(Delivery)
-                        .where(
-                            Delivery.id.in_([d.id for d, *_ in rows]), Delivery.status == "queued"
-                        )
-                        .values(status="sending")
-                        .returning(Delivery.id)
-                    )
-                )
-                .scalars()
-                .all()
-                if rows
-                else ()
-            )
-        return [self._due(d, m, r, u) for d, m, r, u in rows if d.id in claimed]
 
     def _due(self, d: Delivery, m: Message | None, r: Resident, u: Update | None) -> Due:
         if m is not None:
@@ -351,3 +341,15 @@ class DeliveryWorker:
             return
         await self.db.write(update(Delivery).where(Delivery.id.in_(ids)).values(status="queued"))
         self.notify()  # back in the queue: the worker looks again now, not at its next tick
+
+
+async def _mark_sending(session: AsyncSession, ids: list[int]) -> set[int]:
+    """Mark the deliveries `ids` 'sending'; returns the ids of those this call claimed."""
+    # Claimed only if still queued: another process may have taken some meanwhile.
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.status == "queued")
+        .values(status="sending")
+        .returning(Delivery.id)
+    )
+    return set(result.scalars().all())

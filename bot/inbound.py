@@ -21,7 +21,14 @@ from flows import MAX_TEXT_CHARS, Flow, advance
 from flows.types import IncomingKind, Reply, State
 from models.db import Database
 from models.repositories import Arrival, MessageRepository, ResidentRepository
-from models.tables import Delivery, Message, MessageTag, Resident, SafeguardingAlert
+from models.tables import (
+    Conversation,
+    Delivery,
+    Message,
+    MessageTag,
+    Resident,
+    SafeguardingAlert,
+)
 from themes.types import TagResult
 
 log = logging.getLogger("listening_post.inbound")
@@ -122,34 +129,30 @@ class InboundService:
         )
         if arrival is not None and arrival.seen_message_id is not None:
             return await replay(MessageRepository(session), arrival)
-        at = message.incoming.at
-        if arrival is None:
-            resident = await residents.get_or_create(message.channel, message.address, at)
-            conversation, waiting = None, False
-        else:
-            resident, conversation = arrival.resident, arrival.conversation
-            waiting = arrival.deliveries_waiting
-        if message.source and not resident.source:
-            resident.source = message.source[:64]
-        resident.last_inbound_at = at
+        resident, conversation, waiting = await _arrived(residents, message, arrival)
         # Not added to the session: the row is inserted once, complete, by insert_message.
-        inbound = Message(
-            resident_id=resident.id,
-            conversation_id=conversation.id if conversation else None,
-            direction="in",
-            kind=str(message.incoming.kind),
-            channel=message.channel,
-            channel_message_id=message.channel_message_id,
-            text=message.incoming.text,
-            pipeline_version=tags.version if tags else None,
-            created_at=at,
-        )
+        inbound = _inbound_row(message, resident, conversation, tags)
         push = message.channel in self.push_channels
         claim = push and message.send_at_once and not waiting
         if tags is not None and tags.safeguarding is not None:
             await insert_message(session, inbound)
             await store_tags(session, inbound, tags)
             return await self._safeguard(session, resident, inbound, tags.safeguarding, claim)
+        return await self._converse(
+            session, message, resident, inbound, conversation, tags, Outbox(push, claim)
+        )
+
+    async def _converse(
+        self,
+        session: AsyncSession,
+        message: InboundMessage,
+        resident: Resident,
+        inbound: Message,
+        conversation: Conversation | None,
+        tags: TagResult | None,
+        outbox: Outbox,
+    ) -> InboundResult:
+        """Advance the flow, apply its effects, then store the message, its tags and the replies."""
         state = State.from_json(conversation.state) if conversation else State()
         flow = message.flow or self.settings.conversation.default_flow
         outcome = advance(self.flows, state, message.incoming, default_flow=flow)
@@ -164,13 +167,8 @@ class InboundService:
         if tags is not None:
             await store_tags(session, inbound, tags)
         conversation_id = conversation.id if conversation else None
-        stored = await store_replies(
-            session,
-            inbound,
-            conversation_id,
-            coalesce(replies) if push else replies,
-            Outbox(push, claim),
-        )
+        replies = coalesce(replies) if outbox.push else replies
+        stored = await store_replies(session, inbound, conversation_id, replies, outbox)
         return InboundResult(
             stored, resident_id=resident.id, message_id=inbound.id, tags=summarise(tags)
         )
@@ -217,6 +215,46 @@ def truncate(message: InboundMessage) -> InboundMessage:
         return message
     cut = replace(incoming, text=incoming.text[:MAX_TEXT_CHARS], truncated=True)
     return replace(message, incoming=cut)
+
+
+async def _arrived(
+    residents: ResidentRepository, message: InboundMessage, arrival: Arrival | None
+) -> tuple[Resident, Conversation | None, bool]:
+    """The resident (new on a first message), their latest conversation, whether replies wait.
+
+    The arrival is noted on the resident: where they came from (if not yet known) and when.
+    """
+    at = message.incoming.at
+    if arrival is None:
+        resident = await residents.get_or_create(message.channel, message.address, at)
+        conversation, waiting = None, False
+    else:
+        resident, conversation = arrival.resident, arrival.conversation
+        waiting = arrival.deliveries_waiting
+    if message.source and not resident.source:
+        resident.source = message.source[:64]
+    resident.last_inbound_at = at
+    return resident, conversation, waiting
+
+
+def _inbound_row(
+    message: InboundMessage,
+    resident: Resident,
+    conversation: Conversation | None,
+    tags: TagResult | None,
+) -> Message:
+    """The resident's message as a row, built outside the session."""
+    return Message(
+        resident_id=resident.id,
+        conversation_id=conversation.id if conversation else None,
+        direction="in",
+        kind=str(message.incoming.kind),
+        channel=message.channel,
+        channel_message_id=message.channel_message_id,
+        text=message.incoming.text,
+        pipeline_version=tags.version if tags else None,
+        created_at=message.incoming.at,
+    )
 
 
 def coalesce(replies: list[Reply], limit: int = 4000) -> list[Reply]:
@@ -290,7 +328,21 @@ async def store_replies(
     """
     if not replies:
         return ()
-    rows = [
+    ids = await _ids(session, INSERT_MESSAGES, _reply_rows(inbound, conversation, replies))
+    if not outbox.push:
+        return tuple(OutboundReply(r, i) for r, i in zip(replies, ids, strict=True))
+    deliveries = _delivery_rows(inbound, ids, outbox.claim)
+    claimed = await _ids(session, INSERT_DELIVERIES, deliveries)
+    return tuple(
+        OutboundReply(r, i, d if outbox.claim else None)
+        for r, i, d in zip(replies, ids, claimed, strict=True)
+    )
+
+
+def _reply_rows(
+    inbound: Message, conversation: int | None, replies: list[Reply]
+) -> list[dict[str, object]]:
+    return [
         {
             "resident_id": inbound.resident_id,
             "conversation_id": conversation,
@@ -304,24 +356,21 @@ async def store_replies(
         }
         for reply in replies
     ]
-    ids = await _ids(session, INSERT_MESSAGES, rows)
-    if not outbox.push:
-        return tuple(OutboundReply(r, i) for r, i in zip(replies, ids, strict=True))
-    deliveries = [
+
+
+def _delivery_rows(
+    inbound: Message, message_ids: list[int], claim: bool
+) -> list[dict[str, object]]:
+    return [
         {
             "resident_id": inbound.resident_id,
             "message_id": message_id,
             "channel": inbound.channel,
-            "status": "sending" if outbox.claim else "queued",
+            "status": "sending" if claim else "queued",
             "created_at": inbound.created_at,
         }
-        for message_id in ids
+        for message_id in message_ids
     ]
-    claimed = await _ids(session, INSERT_DELIVERIES, deliveries)
-    return tuple(
-        OutboundReply(r, i, d if outbox.claim else None)
-        for r, i, d in zip(replies, ids, claimed, strict=True)
-    )
 
 
 async def _ids(

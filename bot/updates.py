@@ -147,38 +147,32 @@ class UpdateSending:
                 # Queued with its message already written (e.g. by an older version).
                 await self._mark_sent(session, item, platform_id, now, delivery.message_id)
                 return
-            await session.execute(
-                update(Conversation)
-                .where(
-                    Conversation.resident_id == item.resident_id, Conversation.ended_at.is_(None)
-                )
-                .values(ended_at=now, end_reason="update")
-            )
-            conversation = Conversation(
-                resident_id=item.resident_id,
-                flow=CHECKBACK,
-                state=checkback_state(self.flows, now).to_json(),
-                started_at=now,
-                expires_at=now + timedelta(hours=flow.expires_after_hours),
-                update_id=item.update_id,
-            )
-            session.add(conversation)
-            await session.flush()
-            message = Message(
-                resident_id=item.resident_id,
-                conversation_id=conversation.id,
-                direction="out",
-                kind="text",
-                channel=item.channel,
-                text=item.reply.text,
-                choices=[{"value": c.value, "label": c.label} for c in item.reply.choices],
-                flow=CHECKBACK,
-                step=flow.steps[0].id,
-                created_at=now,
-            )
+            conversation = await self._start_checkback(session, item, flow, now)
+            message = _checkback_message(item, conversation, flow, now)
             session.add(message)
             await session.flush()
             await self._mark_sent(session, item, platform_id, now, message.id)
+
+    async def _start_checkback(
+        self, session: AsyncSession, item: Due, flow: Flow, now: datetime
+    ) -> Conversation:
+        """End the resident's open conversation; a check-back one about the update begins."""
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.resident_id == item.resident_id, Conversation.ended_at.is_(None))
+            .values(ended_at=now, end_reason="update")
+        )
+        conversation = Conversation(
+            resident_id=item.resident_id,
+            flow=CHECKBACK,
+            state=checkback_state(self.flows, now).to_json(),
+            started_at=now,
+            expires_at=now + timedelta(hours=flow.expires_after_hours),
+            update_id=item.update_id,
+        )
+        session.add(conversation)
+        await session.flush()
+        return conversation
 
     async def _mark_sent(
         self, session: AsyncSession, item: Due, platform_id: str, now: datetime, message_id: int
@@ -196,3 +190,19 @@ class UpdateSending:
                 not_before=None,
             )
         )
+
+
+def _checkback_message(item: Due, conversation: Conversation, flow: Flow, now: datetime) -> Message:
+    """The update as sent, asking the check-back flow's first question."""
+    return Message(
+        resident_id=item.resident_id,
+        conversation_id=conversation.id,
+        direction="out",
+        kind="text",
+        channel=item.channel,
+        text=item.reply.text,
+        choices=[{"value": c.value, "label": c.label} for c in item.reply.choices],
+        flow=CHECKBACK,
+        step=flow.steps[0].id,
+        created_at=now,
+    )

@@ -85,19 +85,8 @@ def create(
     async def work(session: AsyncSession) -> tuple[Update, int]:
         now = utcnow()
         when = parse_when(send_at, zone, now) if send_at is not None else None
-        action = await service.record_action(
-            session,
-            service.ActionDraft(
-                title=title,
-                description=body,
-                done_by=done_by,
-                done_on=_day(done_on),
-                themes=theme,
-                areas=area or [],
-            ),
-            None,
-            now,
-        )
+        draft_action = _action(title, body, theme, area, done_by, done_on)
+        action = await service.record_action(session, draft_action, None, now)
         draft = service.UpdateDraft(
             title, body, theme, area or [], period_days, when, action.id, known_themes=known
         )
@@ -108,6 +97,25 @@ def create(
     sys.stdout.write(f"id: {row.id}\naudience: {audience.suppressed(size)}\n")
     when = f"scheduled for {row.send_at.isoformat()}" if row.send_at else "a draft"
     err.print(f"Update {row.id} is {when}.")
+
+
+def _action(
+    title: str,
+    body: str,
+    theme: list[str],
+    area: list[str] | None,
+    done_by: str,
+    done_on: str | None,
+) -> service.ActionDraft:
+    """The action behind an update, from the `create` options."""
+    return service.ActionDraft(
+        title=title,
+        description=body,
+        done_by=done_by,
+        done_on=_day(done_on),
+        themes=theme,
+        areas=area or [],
+    )
 
 
 def _day(value: str | None) -> date | None:

@@ -101,24 +101,32 @@ def filtered_messages(found: MessageFilter) -> Select[Message, str | None, str]:
         )
         order = theme.message_id
     query = query.where(Message.direction == "in")
+    for condition in _conditions(found):
+        query = query.where(condition)
+    return query.order_by(order.desc())
+
+
+def _conditions(found: MessageFilter) -> list[ColumnElement[bool]]:
+    """What `found` asks of a message besides its theme, in the order they are applied."""
+    conditions: list[ColumnElement[bool]] = []
     if found.signal is not None:
-        query = query.where(_label_exists("signal", found.signal))
+        conditions.append(_label_exists("signal", found.signal))
     if found.safeguarding:
-        query = query.where(_label_exists("safeguarding", None))
+        conditions.append(_label_exists("safeguarding", None))
     if found.area is not None:
-        query = query.where(Resident.area == found.area)
+        conditions.append(Resident.area == found.area)
     if found.channel is not None:
-        query = query.where(Resident.channel == found.channel)
+        conditions.append(Resident.channel == found.channel)
     if found.since is not None:
-        query = query.where(Message.created_at >= day_start(found.since))
+        conditions.append(Message.created_at >= day_start(found.since))
     if found.until is not None:
-        query = query.where(Message.created_at < day_start(found.until + timedelta(days=1)))
+        conditions.append(Message.created_at < day_start(found.until + timedelta(days=1)))
     if found.consent is not None:
         standing = _consent_standing()
-        query = query.where(standing if found.consent else ~standing)
+        conditions.append(standing if found.consent else ~standing)
     if found.text:
-        query = query.where(func.lower(Message.text).contains(found.text.lower(), autoescape=True))
-    return query.order_by(order.desc())
+        conditions.append(func.lower(Message.text).contains(found.text.lower(), autoescape=True))
+    return conditions
 
 
 class InboxRepository(Repository):

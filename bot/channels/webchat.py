@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +18,7 @@ from bot.messages import InboundMessage, InboundResult, as_reply
 from bot.runtime import Runtime
 from flows.types import Incoming, IncomingKind, Reply
 from models.repositories import MessageRepository, ResidentRepository
+from models.tables import Message
 
 CHANNEL = "web"
 COOKIE = "lp_chat"
@@ -102,7 +104,12 @@ def out(reply: Reply) -> ReplyOut:
 def router() -> APIRouter:
     """Routes for /chat."""
     routes = APIRouter(tags=["web chat"])
+    _add_page_routes(routes)
+    _add_message_routes(routes)
+    return routes
 
+
+def _add_page_routes(routes: APIRouter) -> None:
     @routes.get("/chat", response_class=HTMLResponse, include_in_schema=False)
     async def page(
         request: Request,
@@ -114,6 +121,8 @@ def router() -> APIRouter:
             _set_cookie(request, response, sign, secrets.token_urlsafe(18))
         return response
 
+
+def _add_message_routes(routes: APIRouter) -> None:
     @routes.get("/chat/api/messages")
     async def history(
         rt: Annotated[Runtime, Depends(runtime)],
@@ -122,13 +131,7 @@ def router() -> APIRouter:
         """The conversation so far, oldest first (empty for a new visitor)."""
         if address is None:
             return ChatHistory(messages=[])
-        async with rt.sessions() as session:
-            resident = await ResidentRepository(session).find(CHANNEL, address)
-            rows = (
-                []
-                if resident is None
-                else await MessageRepository(session).for_resident(resident.id, HISTORY)
-            )
+        rows = await _history_rows(rt, address)
         items = [_history_item(row.direction, row) for row in rows]
         return ChatHistory(messages=items)
 
@@ -150,7 +153,16 @@ def router() -> APIRouter:
         result = await rt.inbound.handle(incoming(body, address))
         return answer(result)
 
-    return routes
+
+async def _history_rows(rt: Runtime, address: str) -> Sequence[Message]:
+    """The web resident's last HISTORY messages, oldest first; none if they never wrote."""
+    async with rt.sessions() as session:
+        resident = await ResidentRepository(session).find(CHANNEL, address)
+        return (
+            []
+            if resident is None
+            else await MessageRepository(session).for_resident(resident.id, HISTORY)
+        )
 
 
 def _history_item(direction: str, row: Any) -> ChatHistoryItem:
