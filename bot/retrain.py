@@ -8,6 +8,7 @@ from bot.settings import Settings
 from models.db import Database
 from models.repositories import CorrectionRepository
 from themes import TrainOutcome, train_version
+from themes.training import calibration_messages
 
 
 async def staff_corrections(settings: Settings) -> list[dict[str, object]]:
@@ -28,8 +29,12 @@ def retrain(
     force: bool = False,
     data_dir: Path | None = None,
     tune: bool = True,
+    calibrate: bool = True,
 ) -> TrainOutcome:
-    """A new versioned pipeline in tagging.pipelines_dir; active only if not worse (or forced)."""
+    """A new versioned pipeline in tagging.pipelines_dir; active only if not worse (or forced).
+
+    Like `themes build`, it calibrates the safeguarding settings on the development splits
+    beside the evaluation file, when they are there."""
     return train_version(
         Path(settings.tagging.pipelines_dir),
         eval_path,
@@ -37,4 +42,5 @@ def retrain(
         data_dir=data_dir,
         force=force,
         tune=tune,
+        calibration=calibration_messages(eval_path.parent) if calibrate else (),
     )

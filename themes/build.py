@@ -249,7 +249,21 @@ def build_pipeline(
         window_weights(codebook, settings),
     )
     train_classifier(nlp, training_examples(nlp, messages, codebook, settings), settings)
-    version = pipeline_version(codebook, messages, settings, today or date.today())
+    stamp(nlp, codebook, messages, settings, today or date.today())
+    return nlp
+
+
+def stamp(
+    nlp: Language,
+    codebook: Codebook,
+    messages: Sequence[LabelledMessage],
+    settings: BuildSettings,
+    today: date,
+    calibration: Sequence[LabelledMessage] = (),
+) -> None:
+    """Record the version, settings and labels in nlp.meta (again after a calibration changed
+    the thresholds: the version then also hashes the calibration messages)."""
+    version = pipeline_version(codebook, messages, settings, today, calibration)
     nlp.meta["name"] = "listening_post_themes"
     nlp.meta["version"] = "0.0.0"
     nlp.meta[META_KEY] = {
@@ -259,17 +273,24 @@ def build_pipeline(
         "implies": {e.id: list(e.implies) for e in codebook.entries if e.implies},
         "training_messages": len(messages),
     }
-    return nlp
+    if calibration:
+        nlp.meta[META_KEY]["calibration_messages"] = len(calibration)
 
 
 def pipeline_version(
-    codebook: Codebook, messages: Sequence[LabelledMessage], settings: BuildSettings, today: date
+    codebook: Codebook,
+    messages: Sequence[LabelledMessage],
+    settings: BuildSettings,
+    today: date,
+    calibration: Sequence[LabelledMessage] = (),
 ) -> str:
-    """ "YYYY.MM.DD-<hash of codebook, training data and settings>"."""
+    """ "YYYY.MM.DD-<hash of codebook, training data, settings and calibration messages>"."""
     digest = hashlib.sha256(codebook.digest().encode())
     for message in messages:
         digest.update(json.dumps(message.to_json(), sort_keys=True).encode("utf8"))
     digest.update(json.dumps(asdict(settings), sort_keys=True).encode())
+    for message in calibration:  # none: the same hash as before calibration existed
+        digest.update(json.dumps(message.to_json(), sort_keys=True).encode("utf8"))
     return f"{today:%Y.%m.%d}-{digest.hexdigest()[:8]}"
 
 

@@ -119,14 +119,31 @@ def build(
     on: Annotated[
         str | None, typer.Option("--date", help="Version date YYYY-MM-DD (default: today).")
     ] = None,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            help="Choose the safeguarding settings again on the development splits "
+            "(tests/data/labelled; skipped when that folder is not there)."
+        ),
+    ] = True,
+    splits: Annotated[
+        Path | None,
+        typer.Option(help="Folder holding the development splits (default: tests/data/labelled)."),
+    ] = None,
 ) -> None:
     """Rebuild the pipeline from the codebook and the labelled training files."""
-    from themes.training import build_default
+    from themes.training import build_default, calibration_messages
 
     try:
         today = date.fromisoformat(on) if on else None
+        calibration = calibration_messages(splits) if calibrate else []
         outcome = build_default(
-            out or shipped_pipeline_path(), codebook, data, tune=tune, today=today
+            out or shipped_pipeline_path(),
+            codebook,
+            data,
+            tune=tune,
+            today=today,
+            calibration=calibration,
         )
     except (CodebookError, LabelledDataError, ValueError, OSError) as error:
         raise _fail(str(error)) from error
@@ -134,9 +151,13 @@ def build(
         f"built {outcome.version} from {outcome.messages} messages into {outcome.path} "
         f"(thresholds {outcome.settings.thresholds})"
     )
-    if outcome.cross_validated:
-        figures = outcome.cross_validated.summary().items()
-        typer.echo("cross-validated: " + " ".join(f"{k}={v:.3f}" for k, v in figures))
+    for name, figures in (
+        ("cross-validated", outcome.cross_validated),
+        (f"calibration splits ({len(calibration)} messages)", outcome.calibrated),
+    ):
+        if figures:
+            summary = figures.summary().items()
+            typer.echo(f"{name}: " + " ".join(f"{k}={v:.3f}" for k, v in summary))
 
 
 @app.command()
