@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Requ
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from models.counts import ALL
 from models.dashboard import AlertsRepository
 from models.tables import SafeguardingAlert, StaffUser
 from web import insights
@@ -309,12 +308,6 @@ def _add_insight_routes(routes: APIRouter) -> None:
 
 
 async def _overview(ctx: WebContext, weeks: int, theme: str | None) -> OverviewOut:
-    kind, label = ("theme", theme) if theme else (ALL, "")
     async with ctx.sessions() as session:
-        return OverviewOut(
-            weekly=_figures(await insights.weekly(session, kind, label, weeks)),
-            themes=_figures(await insights.by_label(session, "theme", ctx.codebook)),
-            areas=_figures(await insights.by_area(session)),
-            signals=_figures(await insights.by_label(session, "signal", ctx.codebook)),
-            channels=_figures(await insights.by_channel(session)),
-        )
+        data = await insights.overview(session, ctx.codebook, weeks, theme or "")
+    return OverviewOut(**{chart: _figures(figures) for chart, figures in data.items()})

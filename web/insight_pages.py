@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from markupsafe import Markup
 
-from models.counts import ALL, CountsRepository
+from models.counts import CountsRepository
 from models.dashboard import MessageFilter
 from models.tables import StaffUser
 from web import insights
@@ -198,14 +198,7 @@ def _theme(ctx: WebContext, theme: str) -> str:
 
 async def _overview(ctx: WebContext, weeks: int, theme: str) -> dict[str, list[insights.Figure]]:
     async with ctx.sessions() as session:
-        kind, label = ("theme", theme) if theme else (ALL, "")
-        return {
-            "weekly": await insights.weekly(session, kind, label, weeks),
-            "themes": await insights.by_label(session, "theme", ctx.codebook),
-            "areas": await insights.by_area(session),
-            "signals": await insights.by_label(session, "signal", ctx.codebook),
-            "channels": await insights.by_channel(session),
-        }
+        return await insights.overview(session, ctx.codebook, weeks, theme)
 
 
 async def _refreshed(ctx: WebContext) -> datetime | None:

@@ -94,6 +94,21 @@ async def by_channel(session: AsyncSession) -> list[Figure]:
     return [figure(channel, channel, m, r) for channel, m, r in rows]
 
 
+async def overview(
+    session: AsyncSession, codebook: Codebook, weeks: int, theme: str = ""
+) -> dict[str, list[Figure]]:
+    """The overview's figures: per week (all messages, or one theme's), by theme, area,
+    signal and channel; for the page, its CSV downloads and the API alike."""
+    kind, label = ("theme", theme) if theme else (ALL, "")
+    return {
+        "weekly": await weekly(session, kind, label, weeks),
+        "themes": await by_label(session, "theme", codebook),
+        "areas": await by_area(session),
+        "signals": await by_label(session, "signal", codebook),
+        "channels": await by_channel(session),
+    }
+
+
 async def phrases(session: AsyncSession, label: str, limit: int = 8) -> list[Figure]:
     """Top evidence phrases for a theme (redacted; suppressed when from under 5 people)."""
     rows = await CountsRepository(session).phrases(label, limit * 2)
