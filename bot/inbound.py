@@ -138,25 +138,21 @@ class InboundService:
             await insert_message(session, inbound)
             await store_tags(session, inbound, tags)
             return await self._safeguard(session, resident, inbound, tags.safeguarding, claim)
-        return await self._converse(
-            session, message, resident, inbound, conversation, tags, Outbox(push, claim)
-        )
+        context = EffectContext(session, resident, inbound, conversation, self.settings)
+        return await self._converse(context, message, tags, Outbox(push, claim))
 
     async def _converse(
         self,
-        session: AsyncSession,
+        context: EffectContext,
         message: InboundMessage,
-        resident: Resident,
-        inbound: Message,
-        conversation: Conversation | None,
         tags: TagResult | None,
         outbox: Outbox,
     ) -> InboundResult:
         """Advance the flow, apply its effects, then store the message, its tags and the replies."""
-        state = State.from_json(conversation.state) if conversation else State()
+        session, resident, inbound = context.session, context.resident, context.inbound
+        state = State.from_json(context.conversation.state) if context.conversation else State()
         flow = message.flow or self.settings.conversation.default_flow
         outcome = advance(self.flows, state, message.incoming, default_flow=flow)
-        context = EffectContext(session, resident, inbound, conversation, self.settings)
         replies = await apply_effects(context, outcome)
         if context.erased:
             out = tuple(OutboundReply(reply) for reply in replies)
