@@ -182,14 +182,21 @@ def themes_train(
 ) -> None:
     """Retrain on the labelled data plus staff corrections; activate only if not worse."""
     from bot.retrain import retrain, staff_corrections
+    from themes.labelled import LabelledDataError
+    from themes.training import calibration_messages
 
     settings = settings_or_exit(config)
     if not eval_file.is_file():
         err.print(f"[red]no evaluation file at {eval_file}[/red]")
         raise typer.Exit(2)
+    try:  # the development splits beside the evaluation file, read before any work
+        calibration = calibration_messages(eval_file.parent)
+    except LabelledDataError as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
     corrections = asyncio.run(staff_corrections(settings))
     err.print(f"{len(corrections)} staff-corrected messages added to the training data.")
-    outcome = retrain(settings, corrections, eval_file, force=force)
+    outcome = retrain(settings, corrections, eval_file, force=force, calibration=calibration)
     before, after = outcome.before.summary(), outcome.after.summary()
     for key in before:
         err.print(f"  {key:32} {before[key]:.3f} -> {after[key]:.3f}")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from bot.settings import Settings
 from models.db import Database
 from models.repositories import CorrectionRepository
 from themes import TrainOutcome, train_version
-from themes.training import calibration_messages
+from themes.labelled import LabelledMessage
 
 
 async def staff_corrections(settings: Settings) -> list[dict[str, object]]:
@@ -29,12 +30,12 @@ def retrain(
     force: bool = False,
     data_dir: Path | None = None,
     tune: bool = True,
-    calibrate: bool = True,
+    calibration: Sequence[LabelledMessage] = (),
 ) -> TrainOutcome:
     """A new versioned pipeline in tagging.pipelines_dir; active only if not worse (or forced).
 
-    Like `themes build`, it calibrates the safeguarding settings on the development splits
-    beside the evaluation file, when they are there."""
+    Like `themes build`, it calibrates the safeguarding settings on `calibration` messages
+    (`themes train` reads the development splits beside the evaluation file, when there)."""
     return train_version(
         Path(settings.tagging.pipelines_dir),
         eval_path,
@@ -42,5 +43,5 @@ def retrain(
         data_dir=data_dir,
         force=force,
         tune=tune,
-        calibration=calibration_messages(eval_path.parent) if calibrate else (),
+        calibration=calibration,
     )

@@ -86,3 +86,19 @@ def test_staff_add_takes_the_password_from_the_environment(env: dict[str, str]) 
 def test_export_of_an_unknown_resident_exits_1(env: dict[str, str]) -> None:
     assert run(env, "migrate").returncode == 0
     assert run(env, "resident", "export", "--channel", "web", "--address", "x").returncode == 1
+
+
+def test_train_names_missing_development_splits_before_any_work(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "splits"
+    folder.mkdir()
+    line = '{"id": "x1", "text": "ok", "themes": [], "signals": [], "safeguarding": null}\n'
+    (folder / "eval.jsonl").write_text(line, encoding="utf8")
+    (folder / "holdout_b.jsonl").write_text(line, encoding="utf8")  # one split of eight
+    done = run(env, "themes", "train", "--eval", str(folder / "eval.jsonl"))
+    assert done.returncode == 2
+    said = " ".join(done.stderr.split())  # Rich wraps long lines
+    assert "lacks the development splits" in said and "dev_cal_d.jsonl" in said
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "cli.db").exists()  # stopped before the database was opened
