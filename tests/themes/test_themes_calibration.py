@@ -24,7 +24,7 @@ from themes.experiments import (
     score,
 )
 from themes.labelled import LabelledDataError, LabelledMessage, read_labelled
-from themes.training import CALIBRATION_SPLITS, build_to, calibration_messages
+from themes.training import CALIBRATION_SPLITS, BuildOutcome, build_to, calibration_messages
 
 DAY = date(2026, 11, 26)
 TINY = BuildSettings(epochs=3)
@@ -70,15 +70,18 @@ def test_the_budget_bounds_false_alarms_and_recall_comes_first() -> None:
 def test_a_calibrated_build_records_its_settings_and_a_new_version(tmp_path: Path) -> None:
     codebook, messages = load_codebook(), starter()
     train, calibration = messages[:40], messages[40:]
-    plain = build_to(tmp_path / "plain", codebook, train, tune=False, settings=TINY, today=DAY)
-    calibrated = build_to(
-        tmp_path / "cal", codebook, train, tune=False, settings=TINY, today=DAY,
-        calibration=calibration,
-    )  # fmt: skip
-    again = build_to(
-        tmp_path / "again", codebook, train, tune=False, settings=TINY, today=DAY,
-        calibration=calibration,
-    )  # fmt: skip
+
+    def built(name: str, calibration: list[LabelledMessage]) -> BuildOutcome:
+        out = tmp_path / name
+        return build_to(
+            out, codebook, train, tune=False, settings=TINY, today=DAY, calibration=calibration
+        )
+
+    plain, calibrated, again = (
+        built("plain", []),
+        built("cal", calibration),
+        built("again", calibration),
+    )
     assert plain.calibrated is None and calibrated.calibrated is not None
     assert calibrated.version != plain.version and calibrated.version == again.version
     tagger = load_tagger(calibrated.path)
