@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import create_app
 from bot.settings import load_settings
@@ -228,6 +229,52 @@ async def test_throughput_limit_then_success_without_loss_or_duplicate(
         assert (delivery.status, delivery.attempts) == ("sent", 1)
 
 
+async def queue_an_update(session: AsyncSession, resident_id: int, created_at: datetime) -> None:
+    """Queue the "you said, we did" update for the resident, as the update sender would."""
+    update = Update(
+        title="Damp repairs",
+        body="You said damp; we fixed 40 homes.",
+        themes=["housing"],
+        status="sending",
+    )
+    session.add(update)
+    await session.flush()
+    message = Message(
+        resident_id=resident_id,
+        direction="out",
+        channel="whatsapp",
+        text=update.body,
+        created_at=created_at,
+    )
+    session.add(message)
+    await session.flush()
+    session.add(
+        Delivery(
+            resident_id=resident_id,
+            update_id=update.id,
+            message_id=message.id,
+            channel="whatsapp",
+        )
+    )
+
+
+async def queue_a_free_form_reply(
+    session: AsyncSession, resident_id: int, created_at: datetime
+) -> int:
+    """Queue a free-form (non-template) reply to the resident; returns its message id."""
+    reply = Message(
+        resident_id=resident_id,
+        direction="out",
+        channel="whatsapp",
+        text="a free-form reply",
+        created_at=created_at,
+    )
+    session.add(reply)
+    await session.flush()
+    session.add(Delivery(resident_id=resident_id, message_id=reply.id, channel="whatsapp"))
+    return reply.id
+
+
 async def test_an_update_outside_the_window_goes_as_the_template(
     whatsapp_app: Factory, graph: FakeGraph
 ) -> None:
@@ -248,41 +295,8 @@ async def test_an_update_outside_the_window_goes_as_the_template(
                     channel="whatsapp",
                 )
             )
-            update = Update(
-                title="Damp repairs",
-                body="You said damp; we fixed 40 homes.",
-                themes=["housing"],
-                status="sending",
-            )
-            session.add(update)
-            await session.flush()
-            message = Message(
-                resident_id=resident.id,
-                direction="out",
-                channel="whatsapp",
-                text=update.body,
-                created_at=long_ago,
-            )
-            session.add(message)
-            await session.flush()
-            session.add(
-                Delivery(
-                    resident_id=resident.id,
-                    update_id=update.id,
-                    message_id=message.id,
-                    channel="whatsapp",
-                )
-            )
-            reply = Message(
-                resident_id=resident.id,
-                direction="out",
-                channel="whatsapp",
-                text="a free-form reply",
-                created_at=long_ago,
-            )
-            session.add(reply)
-            await session.flush()
-            session.add(Delivery(resident_id=resident.id, message_id=reply.id, channel="whatsapp"))
+            await queue_an_update(session, resident.id, created_at=long_ago)
+            reply_id = await queue_a_free_form_reply(session, resident.id, created_at=long_ago)
         graph.customer_wrote(WA_ID, long_ago)
         app.state.whatsapp.worker.notify()
         sent = await graph.wait_for_sent(2)
@@ -294,8 +308,8 @@ async def test_an_update_outside_the_window_goes_as_the_template(
         await delivery_statuses(app, until={"sent", "not_sendable"})
         async with runtime.sessions() as session:
             rows = {d.message_id: d for d in (await session.execute(select(Delivery))).scalars()}
-        assert rows[reply.id].status == "not_sendable"  # recorded, never silently dropped
-        assert "24-hour" in (rows[reply.id].error or "")
+        assert rows[reply_id].status == "not_sendable"  # recorded, never silently dropped
+        assert "24-hour" in (rows[reply_id].error or "")
         assert len(graph.sent) == 2
 
 

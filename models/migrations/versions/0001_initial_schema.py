@@ -17,7 +17,33 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
+    # Order matters: a table comes after every table its foreign keys point at.
+    _create_resident_tables()
+    _create_staff_tables()
+    _create_consent_table()
+    _create_conversation_table()
+    _create_message_table()
+    _create_update_table()
+    _create_delivery_table()
+    _create_message_tag_table()
+    _create_safeguarding_table()
 
+
+def downgrade() -> None:
+    # The reverse of upgrade(): a table goes before the tables it points at.
+    _drop_safeguarding_table()
+    _drop_message_tag_table()
+    _drop_delivery_table()
+    _drop_update_table()
+    _drop_message_table()
+    _drop_conversation_table()
+    _drop_consent_table()
+    _drop_staff_tables()
+    _drop_resident_tables()
+
+
+def _create_resident_tables() -> None:
+    """Create erasures and residents (with its area index)."""
     op.create_table(
         "erasures",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -45,6 +71,9 @@ def upgrade() -> None:
     with op.batch_alter_table("residents", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_residents_area"), ["area"], unique=False)
 
+
+def _create_staff_tables() -> None:
+    """Create staff_users and the actions staff record."""
     op.create_table(
         "staff_users",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -76,6 +105,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_actions")),
     )
+
+
+def _create_consent_table() -> None:
+    """Create consents with its (resident, purpose) index."""
     op.create_table(
         "consents",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -99,6 +132,9 @@ def upgrade() -> None:
             "ix_consents_resident_purpose", ["resident_id", "purpose"], unique=False
         )
 
+
+def _create_conversation_table() -> None:
+    """Create conversations with its resident index."""
     op.create_table(
         "conversations",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -122,8 +158,10 @@ def upgrade() -> None:
             batch_op.f("ix_conversations_resident_id"), ["resident_id"], unique=False
         )
 
-    op.create_table(
-        "messages",
+
+def _message_columns() -> list[sa.Column[object]]:
+    """The plain columns of messages, in table order."""
+    return [
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("resident_id", sa.Integer(), nullable=False),
         sa.Column("conversation_id", sa.Integer(), nullable=True),
@@ -138,6 +176,14 @@ def upgrade() -> None:
         sa.Column("step", sa.String(length=64), nullable=True),
         sa.Column("pipeline_version", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    ]
+
+
+def _create_message_table() -> None:
+    """Create messages (foreign keys, channel id uniqueness) and its three indexes."""
+    op.create_table(
+        "messages",
+        *_message_columns(),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
             ["conversations.id"],
@@ -170,6 +216,9 @@ def upgrade() -> None:
             "ix_messages_resident_created", ["resident_id", "created_at"], unique=False
         )
 
+
+def _create_update_table() -> None:
+    """Create updates ("you said, we did") with its status index."""
     op.create_table(
         "updates",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -201,8 +250,10 @@ def upgrade() -> None:
     with op.batch_alter_table("updates", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_updates_status"), ["status"], unique=False)
 
-    op.create_table(
-        "deliveries",
+
+def _delivery_columns() -> list[sa.Column[object]]:
+    """The plain columns of deliveries, in table order."""
+    return [
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("resident_id", sa.Integer(), nullable=False),
         sa.Column("update_id", sa.Integer(), nullable=True),
@@ -215,6 +266,14 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    ]
+
+
+def _create_delivery_table() -> None:
+    """Create deliveries (one per update and resident) with its due and resident indexes."""
+    op.create_table(
+        "deliveries",
+        *_delivery_columns(),
         sa.ForeignKeyConstraint(
             ["message_id"],
             ["messages.id"],
@@ -244,6 +303,9 @@ def upgrade() -> None:
             batch_op.f("ix_deliveries_resident_id"), ["resident_id"], unique=False
         )
 
+
+def _create_message_tag_table() -> None:
+    """Create message_tags (themes and evidence on a message) with its label and message indexes."""
     op.create_table(
         "message_tags",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -278,6 +340,9 @@ def upgrade() -> None:
             batch_op.f("ix_message_tags_message_id"), ["message_id"], unique=False
         )
 
+
+def _create_safeguarding_table() -> None:
+    """Create safeguarding_alerts with its resident and status indexes."""
     op.create_table(
         "safeguarding_alerts",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -316,45 +381,69 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_safeguarding_alerts_status"), ["status"], unique=False)
 
 
-def downgrade() -> None:
-
+def _drop_safeguarding_table() -> None:
+    """Drop safeguarding_alerts and its indexes."""
     with op.batch_alter_table("safeguarding_alerts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_safeguarding_alerts_status"))
         batch_op.drop_index(batch_op.f("ix_safeguarding_alerts_resident_id"))
-
     op.drop_table("safeguarding_alerts")
+
+
+def _drop_message_tag_table() -> None:
+    """Drop message_tags and its indexes."""
     with op.batch_alter_table("message_tags", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_message_tags_message_id"))
         batch_op.drop_index("ix_message_tags_label")
-
     op.drop_table("message_tags")
+
+
+def _drop_delivery_table() -> None:
+    """Drop deliveries and its indexes."""
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_deliveries_resident_id"))
         batch_op.drop_index("ix_deliveries_due")
-
     op.drop_table("deliveries")
+
+
+def _drop_update_table() -> None:
+    """Drop updates and its status index."""
     with op.batch_alter_table("updates", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_updates_status"))
-
     op.drop_table("updates")
+
+
+def _drop_message_table() -> None:
+    """Drop messages and its indexes."""
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index("ix_messages_resident_created")
         batch_op.drop_index(batch_op.f("ix_messages_in_reply_to_id"))
         batch_op.drop_index("ix_messages_conversation")
-
     op.drop_table("messages")
+
+
+def _drop_conversation_table() -> None:
+    """Drop conversations and its resident index."""
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_conversations_resident_id"))
-
     op.drop_table("conversations")
+
+
+def _drop_consent_table() -> None:
+    """Drop consents and its index."""
     with op.batch_alter_table("consents", schema=None) as batch_op:
         batch_op.drop_index("ix_consents_resident_purpose")
-
     op.drop_table("consents")
+
+
+def _drop_staff_tables() -> None:
+    """Drop actions, then staff_users."""
     op.drop_table("actions")
     op.drop_table("staff_users")
+
+
+def _drop_resident_tables() -> None:
+    """Drop residents (and its area index), then erasures."""
     with op.batch_alter_table("residents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_residents_area"))
-
     op.drop_table("residents")
     op.drop_table("erasures")
