@@ -11,7 +11,7 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -25,6 +25,9 @@ from themes.tagger import (
     skip_lexical_attributes,
 )
 
+if TYPE_CHECKING:
+    from themes.training import BuildOutcome
+
 GC_THRESHOLD = 10_000  # allocations between young-generation collections (Python's default: 700)
 
 app = typer.Typer(help="Tag resident messages with themes, signals and safeguarding risk.")
@@ -34,6 +37,23 @@ PipelineOption = Annotated[
 ]
 CodebookOption = Annotated[
     Path | None, typer.Option("--codebook", help="Codebook TOML (default: the shipped one).")
+]
+BuildDataOption = Annotated[
+    Path | None, typer.Option(help="Folder of training *.jsonl (default: themes/data/labelled).")
+]
+DateOption = Annotated[
+    str | None, typer.Option("--date", help="Version date YYYY-MM-DD (default: today).")
+]
+CalibrateOption = Annotated[
+    bool,
+    typer.Option(
+        help="Choose the safeguarding settings again on the development splits "
+        "(tests/data/labelled; skipped when that folder is not there)."
+    ),
+]
+SplitsOption = Annotated[
+    Path | None,
+    typer.Option(help="Folder holding the development splits (default: tests/data/labelled)."),
 ]
 
 
@@ -110,26 +130,12 @@ def eval_command(
 @app.command()
 def build(
     codebook: CodebookOption = None,
-    data: Annotated[
-        Path | None,
-        typer.Option(help="Folder of training *.jsonl (default: themes/data/labelled)."),
-    ] = None,
+    data: BuildDataOption = None,
     out: Annotated[Path | None, typer.Option(help="Where to write (default: shipped).")] = None,
     tune: Annotated[bool, typer.Option(help="Choose thresholds by cross-validation.")] = True,
-    on: Annotated[
-        str | None, typer.Option("--date", help="Version date YYYY-MM-DD (default: today).")
-    ] = None,
-    calibrate: Annotated[
-        bool,
-        typer.Option(
-            help="Choose the safeguarding settings again on the development splits "
-            "(tests/data/labelled; skipped when that folder is not there)."
-        ),
-    ] = True,
-    splits: Annotated[
-        Path | None,
-        typer.Option(help="Folder holding the development splits (default: tests/data/labelled)."),
-    ] = None,
+    on: DateOption = None,
+    calibrate: CalibrateOption = True,
+    splits: SplitsOption = None,
 ) -> None:
     """Rebuild the pipeline from the codebook and the labelled training files."""
     from themes.training import build_default, calibration_messages
@@ -147,13 +153,18 @@ def build(
         )
     except (CodebookError, LabelledDataError, ValueError, OSError) as error:
         raise _fail(str(error)) from error
+    _echo_build(outcome, len(calibration))
+
+
+def _echo_build(outcome: BuildOutcome, calibration: int) -> None:
+    """The built version, its thresholds, and its cross-validated and calibration figures."""
     typer.echo(
         f"built {outcome.version} from {outcome.messages} messages into {outcome.path} "
         f"(thresholds {outcome.settings.thresholds})"
     )
     for name, figures in (
         ("cross-validated", outcome.cross_validated),
-        (f"calibration splits ({len(calibration)} messages)", outcome.calibrated),
+        (f"calibration splits ({calibration} messages)", outcome.calibrated),
     ):
         if figures:
             summary = figures.summary().items()
