@@ -18,7 +18,7 @@ from themes.build import (
     window_weights,
 )
 from themes.classifier import SCORES_KEY, ScoreRowTextCategorizer, _windows
-from themes.codebook import load_codebook
+from themes.codebook import Codebook, load_codebook
 from themes.components import pipe_of
 from themes.labelled import LabelledMessage, read_labelled
 from themes.training import build_to
@@ -74,26 +74,24 @@ def test_bigram_classifier_refuses_windows() -> None:
         add_classifier(nlp, ["housing"], BuildSettings(window=20, ngram_size=2))
 
 
+def build_untuned(
+    out: Path, codebook: Codebook, messages: list[LabelledMessage], settings: BuildSettings
+) -> Path:
+    """Build an untuned pipeline into `out`; return its directory."""
+    return build_to(out, codebook, messages, tune=False, settings=settings, today=DAY).path
+
+
 def test_window_scores_are_the_best_of_message_and_windows(tmp_path: Path) -> None:
     """Windows change only the scores of window labels on long messages, never training."""
     codebook, messages = load_codebook(), tiny_messages()
-    plain = build_to(
-        tmp_path / "plain",
-        codebook,
-        messages,
-        tune=False,
-        settings=BuildSettings(epochs=3, window=0),
-        today=DAY,
-    )
-    windowed = build_to(
+    plain = build_untuned(tmp_path / "plain", codebook, messages, BuildSettings(epochs=3, window=0))
+    windowed = build_untuned(
         tmp_path / "windowed",
         codebook,
         messages,
-        tune=False,
-        settings=BuildSettings(epochs=3, window=8, window_kinds=("theme",)),
-        today=DAY,
+        BuildSettings(epochs=3, window=8, window_kinds=("theme",)),
     )
-    before, after = load_tagger(plain.path), load_tagger(windowed.path)
+    before, after = load_tagger(plain), load_tagger(windowed)
     textcat = pipe_of(after.nlp, "lp_textcat", ScoreRowTextCategorizer)
     assert textcat.window == 8  # saved in the pipeline's config
     labels = list(textcat.labels)
@@ -110,15 +108,13 @@ def test_window_scores_are_the_best_of_message_and_windows(tmp_path: Path) -> No
     batch = list(after.nlp.pipe([SHORT, LONG, ""]))
     numpy.testing.assert_allclose(batch[1].user_data[SCORES_KEY], row_after, rtol=1e-6)
     assert list(after.tag_many([LONG, SHORT])) == [after.tag(LONG), after.tag(SHORT)]
-    risky = build_to(
+    risky = build_untuned(
         tmp_path / "risky",
         codebook,
         messages,
-        tune=False,
-        settings=BuildSettings(epochs=3, window=8, window_kinds=("theme",), window_risk_weight=0.6),
-        today=DAY,
+        BuildSettings(epochs=3, window=8, window_kinds=("theme",), window_risk_weight=0.6),
     )
     risk_column = labels.index(RISK_LABEL)
-    row_risky = numpy.asarray(load_tagger(risky.path).nlp(LONG).user_data[SCORES_KEY])
+    row_risky = numpy.asarray(load_tagger(risky).nlp(LONG).user_data[SCORES_KEY])
     numpy.testing.assert_allclose(row_risky[themed], row_after[themed], rtol=1e-6)
     assert row_risky[risk_column] >= row_before[risk_column] - 1e-6

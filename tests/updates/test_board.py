@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from models import updates as service
 from models.base import utcnow
+from models.db import Database
 from tests.updates.conftest import database_of, wait_for
 from tests.updates.seeding import Someone, seed
 
@@ -16,10 +17,8 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 SECRET_TEXT = "Call me on 07700 900123, the damp at 12 Acacia Avenue is awful"
 
 
-async def test_the_board_and_feed_show_the_update_without_personal_data(
-    app: FastAPI, client: httpx.AsyncClient
-) -> None:
-    db = database_of(app)
+async def seed_updates(db: Database) -> dict[str, int]:
+    """Six web residents who gave personal details, one about the park, and three updates."""
     async with db.transaction() as session:
         for n in range(6):
             await seed(session, Someone(f"web-{n}", channel="web", text=SECRET_TEXT), utcnow())
@@ -37,14 +36,26 @@ async def test_the_board_and_feed_show_the_update_without_personal_data(
         ids = {
             k: (await service.create_update(session, d, None, now)).id for k, d in drafts.items()
         }
+    return ids
 
+
+async def wait_until_sent(db: Database, ids: list[int]) -> None:
     async def all_sent() -> bool:
         async with db.sessions() as session:
-            rows = [await service.get_update(session, ids[k]) for k in ("big", "small")]
+            rows = [await service.get_update(session, update_id) for update_id in ids]
         return all(row.status == "sent" for row in rows)
 
-    # Areas narrow "big" to LS9, where nobody lives: it goes out to no one yet is still shown.
     await wait_for(all_sent)
+
+
+async def test_the_board_and_feed_show_the_update_without_personal_data(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    db = database_of(app)
+    ids = await seed_updates(db)
+
+    # Areas narrow "big" to LS9, where nobody lives: it goes out to no one yet is still shown.
+    await wait_until_sent(db, [ids["big"], ids["small"]])
     page = await client.get("/updates")
     assert page.status_code == 200
     html = page.text

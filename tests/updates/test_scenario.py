@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
@@ -136,17 +136,48 @@ async def send_update(app: FastAPI, themes: list[str]) -> int:
         return (await service.create_update(session, draft, None, utcnow())).id
 
 
+async def hold_the_conversations(
+    a: TelegramResident, b: WebResident, c: TelegramResident, d: WebResident
+) -> None:
+    """A hears back (in LS9), B declines, C talks only of the park, D consents then stops."""
+    await listen(a, "The damp in my flat is making the kids ill", "yes please")
+    await a.say("LS9")
+    await listen(b, "There's damp and mould all over our bedroom walls", "no thanks")
+    await listen(c, "The park is lovely but it needs more benches", "yes please")
+    await listen(d, "Damp everywhere in our house and the landlord won't fix it", "yes")
+    await d.say("/stop")
+
+
+class Recorded(NamedTuple):
+    """What the database holds about the update once A has answered."""
+
+    deliveries: Sequence[Delivery]
+    answers: Sequence[Message]
+    tags: dict[int, list[str]]
+    counts: dict[str, int]
+    residents: set[int]  # who sent A's first Telegram message
+
+
+async def recorded(app: FastAPI, update_id: int) -> Recorded:
+    async with runtime_of(app).sessions() as session:
+        rows = (await session.execute(select(Delivery))).scalars().all()
+        answers = await audience.replies(session, update_id)
+        tags = await audience.reply_tags(session, [m.id for m in answers])
+        counts = await audience.delivery_counts(session, update_id)
+        residents = {
+            m.resident_id
+            for m in (await session.execute(select(Message))).scalars().all()
+            if m.channel == "telegram" and m.channel_message_id == f"{A}:1"
+        }
+    return Recorded(rows, answers, tags, counts, residents)
+
+
 async def test_a_housing_update_reaches_only_a_and_a_replies(
     make_app: App, telegram: FakeTelegram
 ) -> None:
     async with make_app() as app, web_resident(app) as b, web_resident(app) as d:
         a, c = TelegramResident(telegram, A), TelegramResident(telegram, C)
-        await listen(a, "The damp in my flat is making the kids ill", "yes please")
-        await a.say("LS9")
-        await listen(b, "There's damp and mould all over our bedroom walls", "no thanks")
-        await listen(c, "The park is lovely but it needs more benches", "yes please")
-        await listen(d, "Damp everywhere in our house and the landlord won't fix it", "yes")
-        await d.say("/stop")
+        await hold_the_conversations(a, b, c, d)
 
         update_id = await send_update(app, ["housing"])
         await telegram.wait_for_sent(1, chat_id=A, timeout=10)
@@ -163,16 +194,7 @@ async def test_a_housing_update_reaches_only_a_and_a_replies(
         assert "What would you like to tell us" in await a.press("Tell us more")
         await a.say("The mould came back in the bathroom within a week")
 
-        async with runtime_of(app).sessions() as session:
-            rows = (await session.execute(select(Delivery))).scalars().all()
-            answers = await audience.replies(session, update_id)
-            tags = await audience.reply_tags(session, [m.id for m in answers])
-            counts = await audience.delivery_counts(session, update_id)
-            residents = {
-                m.resident_id
-                for m in (await session.execute(select(Message))).scalars().all()
-                if m.channel == "telegram" and m.channel_message_id == f"{A}:1"
-            }
+        rows, answers, tags, counts, residents = await recorded(app, update_id)
         assert [(r.update_id, r.resident_id) for r in rows if r.update_id] == [
             (update_id, residents.pop())
         ]

@@ -29,48 +29,17 @@ def _dimensions() -> list[sa.Column[object]]:
 
 def upgrade() -> None:
     _tokens_and_reveals()
-    op.create_table(
-        "dashboard_week_counts",
-        sa.Column("week", sa.Date(), nullable=False),
-        *_dimensions(),
-        sa.PrimaryKeyConstraint(
-            "week", "kind", "label", "area", "channel", name=op.f("pk_dashboard_week_counts")
-        ),
-    )
-    op.create_table(
-        "dashboard_label_totals",
-        *_dimensions(),
-        sa.PrimaryKeyConstraint(
-            "kind", "label", "area", "channel", name=op.f("pk_dashboard_label_totals")
-        ),
-    )
-    op.create_table(
-        "dashboard_phrases",
-        sa.Column("label", sa.String(length=64), nullable=False),
-        sa.Column("phrase", sa.String(length=200), nullable=False),
-        sa.Column("messages", sa.Integer(), nullable=False),
-        sa.Column("residents", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("label", "phrase", name=op.f("pk_dashboard_phrases")),
-    )
-    op.create_table(
-        "dashboard_refresh",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("fingerprint", sa.String(length=200), nullable=False),
-        sa.Column("refreshed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_dashboard_refresh")),
-    )
-    with op.batch_alter_table("message_tags", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_message_tags_label_message", ["kind", "label", "message_id"], unique=False
-        )
-        batch_op.create_index("ix_message_tags_source", ["source"], unique=False)
-        batch_op.create_index("ix_message_tags_removed_at", ["removed_at"], unique=False)
-    with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.create_index("ix_messages_direction_id", ["direction", "id"], unique=False)
-        batch_op.create_index("ix_messages_created_at", ["created_at"], unique=False)
+    _count_tables()
+    _phrases_and_refresh()
+    _inbox_indexes()
 
 
 def _tokens_and_reveals() -> None:
+    _api_tokens()
+    _pii_reveals()
+
+
+def _api_tokens() -> None:
     op.create_table(
         "api_tokens",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -94,6 +63,9 @@ def _tokens_and_reveals() -> None:
         batch_op.create_index(
             batch_op.f("ix_api_tokens_staff_user_id"), ["staff_user_id"], unique=False
         )
+
+
+def _pii_reveals() -> None:
     op.create_table(
         "pii_reveals",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -119,6 +91,54 @@ def _tokens_and_reveals() -> None:
     with op.batch_alter_table("pii_reveals", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_pii_reveals_resident_id"), ["resident_id"])
         batch_op.create_index(batch_op.f("ix_pii_reveals_staff_user_id"), ["staff_user_id"])
+
+
+def _count_tables() -> None:
+    op.create_table(
+        "dashboard_week_counts",
+        sa.Column("week", sa.Date(), nullable=False),
+        *_dimensions(),
+        sa.PrimaryKeyConstraint(
+            "week", "kind", "label", "area", "channel", name=op.f("pk_dashboard_week_counts")
+        ),
+    )
+    op.create_table(
+        "dashboard_label_totals",
+        *_dimensions(),
+        sa.PrimaryKeyConstraint(
+            "kind", "label", "area", "channel", name=op.f("pk_dashboard_label_totals")
+        ),
+    )
+
+
+def _phrases_and_refresh() -> None:
+    op.create_table(
+        "dashboard_phrases",
+        sa.Column("label", sa.String(length=64), nullable=False),
+        sa.Column("phrase", sa.String(length=200), nullable=False),
+        sa.Column("messages", sa.Integer(), nullable=False),
+        sa.Column("residents", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("label", "phrase", name=op.f("pk_dashboard_phrases")),
+    )
+    op.create_table(
+        "dashboard_refresh",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("fingerprint", sa.String(length=200), nullable=False),
+        sa.Column("refreshed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dashboard_refresh")),
+    )
+
+
+def _inbox_indexes() -> None:
+    with op.batch_alter_table("message_tags", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_message_tags_label_message", ["kind", "label", "message_id"], unique=False
+        )
+        batch_op.create_index("ix_message_tags_source", ["source"], unique=False)
+        batch_op.create_index("ix_message_tags_removed_at", ["removed_at"], unique=False)
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.create_index("ix_messages_direction_id", ["direction", "id"], unique=False)
+        batch_op.create_index("ix_messages_created_at", ["created_at"], unique=False)
 
 
 def downgrade() -> None:
