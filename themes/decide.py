@@ -24,6 +24,7 @@ from spacy.tokens import Doc
 from themes.build import RISK_LABEL, Thresholds
 from themes.classifier import SCORES_KEY, WINDOW_ROWS_KEY
 from themes.components import RISK_KEY, RULES_KEY, VETOED_KEY
+from themes.encoder import ENCODER_KEY
 from themes.lemmas import TEXT_LENGTHS, doc_columns, text_length
 from themes.phrases import RuleHit
 from themes.types import CharRange, Evidence, TagResult
@@ -236,7 +237,20 @@ class _Decision:
                 category = max((c for c in policy.safeguarding if c in hits), key=self.score)
                 self.evidence[category] = self._from_hits(category, hits[category])
                 return category
-        return self._second_opinion(risk, windows) if self.row else None
+        opinion = self._second_opinion(risk, windows) if self.row else None
+        return opinion or self._encoder_opinion()
+
+    def _encoder_opinion(self) -> str | None:
+        """The risk encoder, when the pipeline has one and the build chose a threshold: it
+        reads words in context, so unlike the classifier it may flag over a cancelled phrase.
+        The category is the classifier's likeliest; the evidence, its best token for it."""
+        threshold = self.policy.thresholds.encoder
+        p = self.doc.user_data.get(ENCODER_KEY)
+        if threshold <= 0 or p is None or p < threshold:
+            return None
+        category = max(self.policy.safeguarding, key=self.score)
+        self.evidence[category] = [self._from_classifier(category)]
+        return category
 
     def _over_floor(self, hits: dict[str, list[RuleHit]], risk: float) -> dict[str, list[RuleHit]]:
         """The hits without the strong ones under the `strong_risk` floor (taken as at most

@@ -28,6 +28,7 @@ from themes.build import (
 )
 from themes.codebook import Codebook
 from themes.decide import Policy, by_priority, decide, safeguarding_of
+from themes.encoder import ENCODER, ENCODER_KEY
 from themes.joined import joined_messages
 from themes.labelled import LabelledMessage
 from themes.metrics import Evaluation, evaluate
@@ -46,6 +47,9 @@ WEAK_RISK_GRID = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 RISK_WINDOW_GRID = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 # The classifier floor of strong risk phrases (0: none); never above the weak-risk threshold.
 STRONG_RISK_GRID = (0.0, 0.05, 0.1, 0.2, 0.3)
+# The risk encoder's threshold (0: not asked); searched only by the calibration on the
+# development splits, since the encoder was trained on every training file.
+ENCODER_GRID = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
 # The false-alarm budget on the held-out training messages, under the 5% limit. It was 3%
 # while cross-validation understated other writers' false alarms (3.8% here became 5.2% on the
 # evaluation split). Since the sixth round the training files hold many more near misses (a
@@ -209,12 +213,21 @@ def safeguarding_search(
     max_false_alarms: float,
     windows: Sequence[float],
     floors: Sequence[float],
+    encoders: Sequence[float] = (0.0,),
 ) -> Thresholds:
     """`start` with the safeguarding settings of the best recall within the false-alarm
     budget (see `tune_thresholds`; `held.long`, when there, keeps to its own budget); when
-    nothing keeps to it, the most cautious settings searched."""
+    nothing keeps to it, the most cautious settings searched. `encoders` are the risk
+    encoder's thresholds to try (0: not asked), for docs it scored."""
     trials = [
-        replace(start, safeguarding=value, weak_risk=weak, risk_window=window, strong_risk=floor)
+        replace(
+            start,
+            safeguarding=value,
+            weak_risk=weak,
+            risk_window=window,
+            strong_risk=floor,
+            encoder=0.0,
+        )
         for value in SAFEGUARDING_GRID
         for weak in WEAK_RISK_GRID
         for window in windows
@@ -224,20 +237,32 @@ def safeguarding_search(
     scored = []
     for trial in trials:
         trying = replace(policy, thresholds=trial)
-        recall, alarms = _risk_rates(held, trying)
-        if held.long is not None:  # long messages keep to their own budget
-            joined, joined_alarms = _risk_rates(held.long, trying)
-            recall = (recall + joined) / 2
-            alarms = max(alarms, joined_alarms / LONG_FALSE_ALARM_FACTOR)
-        if alarms <= max_false_alarms:
+        flags = _risk_flags(held, trying)
+        joined_flags = _risk_flags(held.long, trying) if held.long is not None else []
+        # this trial's best encoder threshold: the best recall, then the fewest false alarms
+        kept = []
+        for level in encoders:
+            recall, alarms = _rates(held, _with_encoder(held, flags, level))
+            if held.long is not None:  # long messages keep to their own budget
+                joined, joined_alarms = _rates(
+                    held.long, _with_encoder(held.long, joined_flags, level)
+                )
+                recall = (recall + joined) / 2
+                alarms = max(alarms, joined_alarms / LONG_FALSE_ALARM_FACTOR)
+            if alarms <= max_false_alarms:
+                kept.append((recall, -alarms, level))
+        if kept:
+            recall, _, level = max(kept)
             lower = -(trial.safeguarding + trial.weak_risk)
-            scored.append((recall, -trial.strong_risk, lower, trial.risk_window, trial))
+            chosen = replace(trial, encoder=level)
+            scored.append((recall, -trial.strong_risk, lower, trial.risk_window, chosen))
     if not scored:  # nothing keeps to the budget: the most cautious settings searched
         return replace(
             start,
             safeguarding=SAFEGUARDING_GRID[-1],
             weak_risk=WEAK_RISK_GRID[-1],
             strong_risk=max(floors),
+            encoder=0.0,
         )
     return max(scored, key=lambda item: item[:4])[4]
 
@@ -272,15 +297,31 @@ def calibrated_thresholds(
     windows = RISK_WINDOW_GRID if keeps_rows else (start.risk_window,)
     floors = STRONG_RISK_GRID if keeps_rows else (start.strong_risk,)
     policy = policy_for(codebook, settings)
-    return safeguarding_search(held, policy, start, max_false_alarms, windows, floors)
+    encoders = ENCODER_GRID if ENCODER in held.nlp.pipe_names else (0.0,)
+    return safeguarding_search(held, policy, start, max_false_alarms, windows, floors, encoders)
 
 
-def _risk_rates(held: HeldOut, policy: Policy) -> tuple[float, float]:
-    """(recall, false-alarm rate) of the safeguarding decision alone: the threshold search
-    runs it hundreds of times, and themes and signals do not change with it."""
+def _risk_flags(held: HeldOut, policy: Policy) -> list[bool]:
+    """Whether the safeguarding decision alone flags each doc: the threshold search runs it
+    hundreds of times, and themes and signals do not change with it."""
+    return [safeguarding_of(doc, policy) is not None for doc in held.docs]
+
+
+def _with_encoder(held: HeldOut, flags: list[bool], level: float) -> list[bool]:
+    """The flags with the risk encoder asked about the unflagged docs at threshold `level`
+    (0: not asked; a doc it did not score stays as it was)."""
+    if level <= 0:
+        return flags
+    return [
+        flagged or doc.user_data.get(ENCODER_KEY, 0.0) >= level
+        for flagged, doc in zip(flags, held.docs, strict=True)
+    ]
+
+
+def _rates(held: HeldOut, flags: Sequence[bool]) -> tuple[float, float]:
+    """(recall, false-alarm rate) of these flags on the held-out messages."""
     found = alarms = risky = 0
-    for message, doc in zip(held.messages, held.docs, strict=True):
-        flagged = safeguarding_of(doc, policy) is not None
+    for message, flagged in zip(held.messages, flags, strict=True):
         if message.safeguarding:
             risky += 1
             found += flagged

@@ -14,6 +14,7 @@ from themes.build import TEXTCAT, Thresholds, meta_of
 from themes.classifier import ScoreRowTextCategorizer  # registers lp_textcat
 from themes.components import pipe_of  # registers the other factories
 from themes.decide import Decided, Policy, by_priority, decide_spans
+from themes.encoder import ENCODER  # registers lp_risk_encoder
 from themes.evidence import TokenAttributor
 from themes.types import TagResult
 
@@ -45,6 +46,11 @@ class SpacyTagger:
     def version(self) -> str:
         """The pipeline version, "YYYY.MM.DD-<hash>"."""
         return self._version
+
+    @property
+    def uses_encoder(self) -> bool:
+        """Whether the risk encoder is loaded and the build chose a threshold for it."""
+        return ENCODER in self.nlp.pipe_names and self.policy.thresholds.encoder > 0
 
     def tag(self, text: str) -> TagResult:
         """Tag one message."""
@@ -94,8 +100,13 @@ def policy_from_meta(meta: dict[str, Any], labels: Sequence[str]) -> Policy:
     )
 
 
-def load_tagger(path: Path | None = None) -> SpacyTagger:
-    """Load the shipped pipeline (or the pipeline directory `path`) as a tagger."""
+def load_tagger(path: Path | None = None, *, encoder: bool = True) -> SpacyTagger:
+    """Load the shipped pipeline (or the pipeline directory `path`) as a tagger.
+
+    `encoder=False` leaves the risk encoder out (when the pipeline has one): the safeguarding
+    decision is then the phrases' and the classifier's alone, at about 25 times the speed
+    (themes/README.md, "Issue 4, ninth round").
+    """
     directory = path or shipped_pipeline_path()
     if not (directory / "config.cfg").is_file():
         raise PipelineMissingError(
@@ -103,7 +114,8 @@ def load_tagger(path: Path | None = None) -> SpacyTagger:
         )
     # The tokenizer is spaCy's English default, already built from the config; loading its
     # saved copy again would only repeat that work.
-    return SpacyTagger(spacy.load(directory, exclude=["tokenizer"]))
+    exclude = ["tokenizer"] if encoder else ["tokenizer", ENCODER]
+    return SpacyTagger(spacy.load(directory, exclude=exclude))
 
 
 def skip_lexical_attributes(tagger: SpacyTagger) -> None:

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from themes.build import BuildSettings, build_pipeline, save_pipeline, stamp
+from themes.build import BuildSettings, add_encoder, build_pipeline, save_pipeline, stamp
 from themes.codebook import Codebook, load_codebook
 from themes.experiments import (
     calibrated_thresholds,
@@ -76,17 +76,23 @@ def build_to(
     settings: BuildSettings | None = None,
     today: date | None = None,
     calibration: Sequence[LabelledMessage] = (),
+    encoder: Path | None = None,
 ) -> BuildOutcome:
     """Build (optionally tuning thresholds first) and write the pipeline to `out`.
 
     With `calibration` messages (development splits, never trained on), the safeguarding
-    settings are chosen again on them by the built pipeline (`calibrated_thresholds`)."""
+    settings are chosen again on them by the built pipeline (`calibrated_thresholds`).
+    With `encoder` (an exported risk encoder, themes/encoder.py) the pipeline carries it, and
+    the calibration also chooses its threshold; without calibration it is not asked."""
     settings = settings or BuildSettings()
     today = today or date.today()
     figures = checked = None
     if tune:
         settings, figures = tuned_settings(codebook, messages, settings)
     nlp = build_pipeline(codebook, messages, settings, today)
+    if encoder is not None:
+        add_encoder(nlp, encoder)
+        stamp(nlp, codebook, messages, settings, today)
     if calibration:
         held = processed(nlp, calibration)
         settings = replace(settings, thresholds=calibrated_thresholds(held, codebook, settings))
@@ -122,11 +128,14 @@ def build_default(
     tune: bool = True,
     today: date | None = None,
     calibration: Sequence[LabelledMessage] = (),
+    encoder: Path | None = None,
 ) -> BuildOutcome:
     """What `themes build` does: codebook + every training file -> pipeline directory."""
     codebook = load_codebook(codebook_path)
     messages = read_training(data_dir)
-    return build_to(out, codebook, messages, tune=tune, today=today, calibration=calibration)
+    return build_to(
+        out, codebook, messages, tune=tune, today=today, calibration=calibration, encoder=encoder
+    )
 
 
 @dataclass(frozen=True)
@@ -177,6 +186,7 @@ def train_version(
     tune: bool = True,
     today: date | None = None,
     calibration: Sequence[LabelledMessage] = (),
+    encoder: Path | None = None,
 ) -> TrainOutcome:
     """Retrain on the training files plus `extra` corrections; activate if not worse.
 
@@ -188,7 +198,15 @@ def train_version(
     pipelines_dir.mkdir(parents=True, exist_ok=True)
     current = load_tagger(active_pipeline(pipelines_dir))
     staging = pipelines_dir / ".building"
-    outcome = build_to(staging, codebook, messages, tune=tune, today=today, calibration=calibration)
+    outcome = build_to(
+        staging,
+        codebook,
+        messages,
+        tune=tune,
+        today=today,
+        calibration=calibration,
+        encoder=encoder,
+    )
     final = pipelines_dir / outcome.version
     if final.exists():
         shutil.rmtree(final)

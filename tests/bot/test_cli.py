@@ -65,6 +65,21 @@ def test_a_whole_conversation_piped_through_chat(env: dict[str, str]) -> None:
     assert gone.returncode == 1
 
 
+def test_a_crisis_in_the_terminal_chat_gets_the_crisis_reply_and_an_alert(
+    env: dict[str, str],
+) -> None:
+    # no risk phrase in it: the risk encoder is what reads it as risk
+    said = "Sold my bike and paid back everyone I owe. Feels like closing the book"
+    done = run(env, "chat", "--as", "sam", stdin=f"hello\n{said}\nskip\n")
+    assert done.returncode == 0, done.stderr
+    after = done.stdout.split("closing the book", 1)[-1]
+    assert "116 123" in after and "999" in after
+    exported = run(env, "resident", "export", "--channel", "console", "--address", "sam")
+    data = json.loads(exported.stdout)
+    message = next(m for m in data["messages"] if m["text"] == said)
+    assert "suicide_self_harm" in {t["label"] for t in message["tags"]}
+
+
 def test_chat_can_start_another_flow(env: dict[str, str]) -> None:
     done = run(env, "chat", "--as", "pat", "--flow", "pulse", stdin="Better\n")
     assert done.returncode == 0, done.stderr

@@ -158,12 +158,20 @@ async def test_mydata_summarises_what_is_held(runtime: Runtime) -> None:
     assert "housing" in summary
 
 
+@pytest.mark.parametrize(
+    "said",
+    [
+        "honestly I don't want to be here anymore, I want to end it all",
+        # no risk phrase: only the risk encoder reads it (themes/encoder.py)
+        "every night I stand on the balcony a bit longer than the night before",
+    ],
+)
 async def test_a_crisis_message_gets_the_crisis_reply_an_alert_and_a_pause(
-    runtime: Runtime,
+    runtime: Runtime, said: str
 ) -> None:
     talker = Talker(runtime)
     await talker.say("hello")
-    result = await talker.say("honestly I don't want to be here anymore, I want to end it all")
+    result = await talker.say(said)
     assert result.safeguarding == "suicide_self_harm"
     first = result.replies[0].reply.text
     assert "116 123" in first and "999" in first and "111" in first

@@ -57,3 +57,14 @@ def test_crisis_message_in_the_browser(server: str, browser: Browser) -> None:
     say(page, "I can't go on, I want to end my life")
     expect(page.locator("#log li.out").last).to_contain_text("116 123")
     page.close()
+
+
+def test_a_crisis_only_the_risk_encoder_reads_gets_the_crisis_reply(
+    server: str, browser: Browser
+) -> None:
+    page = browser.new_page()
+    page.goto(f"{server}/chat")
+    expect(page.locator("#log")).to_contain_text("What matters most")
+    say(page, "every night I stand on the balcony a bit longer than the night before")
+    expect(page.locator("#log li.out").last).to_contain_text("116 123")
+    page.close()

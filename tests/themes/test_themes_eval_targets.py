@@ -50,7 +50,7 @@ def test_beats_the_keyword_baseline(figures: tuple[dict[str, float], dict[str, f
 def test_floors_under_the_unmet_targets(figures: tuple[dict[str, float], dict[str, float]]) -> None:
     ours, _ = figures
     assert ours["theme_micro_f1"] >= 0.81
-    assert ours["safeguarding_recall"] >= 0.88
+    assert ours["safeguarding_recall"] >= 0.95  # 0.953 with the risk encoder (ninth round)
 
 
 @pytest.mark.xfail(
@@ -61,7 +61,7 @@ def test_theme_micro_f1_target(figures: tuple[dict[str, float], dict[str, float]
 
 
 @pytest.mark.xfail(
-    reason="safeguarding recall is 0.89, below 0.98, on the evaluation split", strict=True
+    reason="safeguarding recall is 0.95, below 0.98, on the evaluation split", strict=True
 )
 def test_safeguarding_recall_target(figures: tuple[dict[str, float], dict[str, float]]) -> None:
     assert figures[0]["safeguarding_recall"] >= 0.98

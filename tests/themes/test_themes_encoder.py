@@ -1,0 +1,193 @@
+"""The risk encoder: a fine-tuned transformer read with onnxruntime, asked about the messages
+the phrases and the classifier leave unflagged. These sentences are not in any labelled file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from themes import SpacyTagger, load_tagger
+from themes.build import META_KEY, BuildSettings
+from themes.codebook import load_codebook
+from themes.decide import decide_spans
+from themes.encoder import ENCODER, ENCODER_KEY, RiskEncoder, digest_of, shipped_encoder_path
+from themes.labelled import read_labelled
+from themes.training import build_to
+
+# Quiet, indirect wording: no risk phrase in the codebook, and the bag-of-words classifier
+# scores it under its threshold; the encoder reads the context.
+ENCODER_ONLY = [
+    "every night I stand on the balcony a bit longer than the night before",
+    "Sold my bike and paid back everyone I owe. Feels like closing the book",
+]
+CALM = [
+    "this queue is killing me lol",
+    "I could murder a cup of tea after that meeting",
+    "our youth club needs more volunteers on a Tuesday",
+    "the bus was late again and the driver was rude",
+]
+STARTER = Path(__file__).resolve().parents[2] / "themes" / "data" / "labelled" / "starter.jsonl"
+
+
+@pytest.fixture(scope="module")
+def fast_tagger() -> SpacyTagger:
+    """The shipped pipeline without its encoder."""
+    return load_tagger(encoder=False)
+
+
+@pytest.fixture(scope="module")
+def encoder() -> RiskEncoder:
+    return RiskEncoder(shipped_encoder_path())
+
+
+def test_the_shipped_pipeline_carries_the_encoder_it_was_built_with(
+    tagger: SpacyTagger, fast_tagger: SpacyTagger
+) -> None:
+    assert tagger.uses_encoder and not fast_tagger.uses_encoder
+    assert ENCODER in tagger.nlp.pipe_names and ENCODER not in fast_tagger.nlp.pipe_names
+    assert 0 < tagger.policy.thresholds.encoder < 1
+    meta = tagger.nlp.meta[META_KEY]
+    assert meta["encoder"]["digest"] == digest_of(shipped_encoder_path())
+    assert tagger.version == fast_tagger.version  # one pipeline, read with or without it
+
+
+def test_risk_scores_high_and_calm_scores_low(encoder: RiskEncoder) -> None:
+    scores = encoder.scores(ENCODER_ONLY + CALM)
+    assert all(0.0 <= p <= 1.0 for p in scores)
+    assert min(scores[: len(ENCODER_ONLY)]) > 0.9
+    assert max(scores[len(ENCODER_ONLY) :]) < 0.1
+
+
+def test_a_message_scores_the_same_alone_and_in_any_batch(encoder: RiskEncoder) -> None:
+    texts = [*ENCODER_ONLY, *CALM, "ok", "x " * 300]  # the last is cut at 128 word pieces
+    together = encoder.scores(texts)
+    backwards = encoder.scores(texts[::-1])[::-1]
+    alone = [encoder.scores([text])[0] for text in texts]
+    assert together == backwards == alone
+    assert encoder.scores([]) == []
+
+
+@pytest.mark.parametrize("text", ENCODER_ONLY)
+def test_the_encoder_flags_what_phrases_and_classifier_miss(
+    tagger: SpacyTagger, fast_tagger: SpacyTagger, text: str
+) -> None:
+    assert fast_tagger.tag(text).safeguarding is None
+    result = tagger.tag(text)
+    assert result.safeguarding == "suicide_self_harm"
+    assert "mental_wellbeing" in result.themes  # implied, as for a phrase
+    evidence = [e for e in result.evidence if e.label == result.safeguarding]
+    assert evidence and all(text[e.start : e.end] == e.text for e in evidence)
+
+
+@pytest.mark.parametrize("text", CALM)
+def test_the_encoder_leaves_calm_and_figurative_messages_alone(
+    tagger: SpacyTagger, text: str
+) -> None:
+    assert tagger.tag(text).safeguarding is None
+
+
+def test_the_decision_asks_the_encoder_only_at_or_over_its_threshold(
+    fast_tagger: SpacyTagger,
+) -> None:
+    text = "the bus was late again and the driver was rude"
+    doc = fast_tagger.nlp(text)
+
+    def category(p: float | None, threshold: float) -> str | None:
+        doc.user_data.pop(ENCODER_KEY, None)
+        if p is not None:
+            doc.user_data[ENCODER_KEY] = p
+        thresholds = replace(fast_tagger.policy.thresholds, encoder=threshold)
+        policy = replace(fast_tagger.policy, thresholds=thresholds)
+        return decide_spans(doc, policy, fast_tagger._find, len(text)).safeguarding
+
+    assert category(0.95, 0.9) is not None
+    assert category(0.9, 0.9) is not None
+    assert category(0.89, 0.9) is None
+    assert category(0.99, 0.0) is None  # 0: the build chose not to ask it
+    assert category(None, 0.9) is None  # a pipeline read without the encoder
+
+
+def test_themes_tag_with_and_without_the_encoder(repo: Path) -> None:
+    lines = "".join(
+        json.dumps({"id": i, "text": text}) + "\n" for i, text in enumerate(ENCODER_ONLY * 40)
+    )
+
+    def tagged(*options: str) -> list[str | None]:
+        done = subprocess.run(
+            [sys.executable, "-m", "themes.cli", "tag", *options],
+            input=lines,
+            capture_output=True,
+            text=True,
+            cwd=repo,
+            timeout=300,
+            check=True,
+        )
+        return [json.loads(line)["safeguarding"] for line in done.stdout.splitlines()]
+
+    # two forked workers, each with its own onnxruntime session, as one process does
+    assert tagged("--workers", "2") == tagged("--workers", "1") == ["suicide_self_harm"] * 80
+    assert tagged("--no-encoder") == [None] * 80
+
+
+def test_a_build_with_the_encoder_saves_it_and_calibrates_its_threshold(tmp_path: Path) -> None:
+    codebook, messages = load_codebook(), read_labelled(STARTER)
+    train, calibration = messages[:40], messages[40:]
+    settings, day = BuildSettings(epochs=3), date(2026, 11, 26)
+    plain = build_to(
+        tmp_path / "plain",
+        codebook,
+        train,
+        tune=False,
+        settings=settings,
+        today=day,
+        calibration=calibration,
+    )
+    built = build_to(
+        tmp_path / "encoder",
+        codebook,
+        train,
+        tune=False,
+        settings=settings,
+        today=day,
+        calibration=calibration,
+        encoder=shipped_encoder_path(),
+    )
+    assert built.version != plain.version  # the encoder's files are part of the version
+    assert plain.settings.thresholds.encoder == 0
+    assert (built.path / ENCODER / "model.onnx").is_file()
+    loaded = load_tagger(built.path)
+    assert ENCODER in loaded.nlp.pipe_names
+    assert loaded.policy.thresholds == built.settings.thresholds
+    assert built.calibrated is not None and plain.calibrated is not None
+    # the search may leave the encoder out (0) but never loses recall by asking it
+    found = built.calibrated.summary()["safeguarding_recall"]
+    assert found >= plain.calibrated.summary()["safeguarding_recall"]
+    # without calibration nothing chooses its threshold, so it is not asked
+    uncalibrated = build_to(
+        tmp_path / "uncalibrated",
+        codebook,
+        train,
+        tune=False,
+        settings=settings,
+        today=day,
+        encoder=shipped_encoder_path(),
+    )
+    assert uncalibrated.settings.thresholds.encoder == 0
+
+
+def test_a_build_refuses_a_folder_without_an_exported_encoder(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no exported risk encoder"):
+        build_to(
+            tmp_path / "out",
+            load_codebook(),
+            read_labelled(STARTER)[:20],
+            tune=False,
+            settings=BuildSettings(epochs=1),
+            encoder=tmp_path,
+        )

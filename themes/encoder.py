@@ -1,0 +1,166 @@
+"""The safeguarding encoder: a fine-tuned small transformer read with onnxruntime.
+
+all-MiniLM-L6-v2 fine-tuned on the training files for one question, at risk or not
+(`scripts/risk_encoder.py train`), exported with mean pooling and its head as one
+ONNX graph with int8 weights (`... export`). It reads words in context, which the phrases
+and the bag-of-words classifier cannot ("I keep thinking everyone would be better off"),
+so the tagger asks it about every message the phrases and the classifier left unflagged
+(themes/tagger.py). No torch at run time: onnxruntime, the model's own word-piece tokenizer
+(`tokenizers`) and numpy. See themes/README.md, "Issue 4, ninth round".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+from collections.abc import Iterable, Iterator, Sequence
+from importlib import resources
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from spacy.language import Language
+from spacy.tokens import Doc
+
+# One thread per process: `themes tag` forks its workers, and a conversation tags one
+# message at a time in its own thread; the tokenizer's thread pool would not survive a fork.
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ENCODER_DIR = "risk_encoder"  # in themes/data (the trained encoder) and in a built pipeline
+ENCODER = "lp_risk_encoder"  # the pipeline component
+ENCODER_KEY = "lp_encoder_risk"  # doc.user_data: the encoder's risk probability
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+INFO_FILE = "encoder.json"
+MAX_TOKENS = 128  # word pieces, as in training: longer messages are cut
+
+
+class RiskEncoder:
+    """Risk probabilities for texts."""
+
+    def __init__(self, directory: Path, threads: int = 1) -> None:
+        # imported here: a process that tags without the encoder need not load onnxruntime
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        self.directory = directory
+        self.tokenizer = Tokenizer.from_file(str(directory / TOKENIZER_FILE))
+        self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        self.tokenizer.no_padding()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(
+            str(directory / MODEL_FILE), options, providers=["CPUExecutionProvider"]
+        )
+        self.digest = digest_of(directory)
+
+    def scores(self, texts: Sequence[str]) -> list[float]:
+        """The probability that each text is from someone at risk.
+
+        One text per run: the int8 weights meet activations quantised per run, so a batch
+        (even of texts the same length, with no padding) would move each score a little
+        with its neighbours. Run alone, a message scores the same in a conversation as in
+        any batch of `themes tag`, at about 70% of the batched speed (measured: 163 against
+        228 messages a second on one core)."""
+        found = []
+        for encoding in self.tokenizer.encode_batch(list(texts)):
+            ids = np.array([encoding.ids], dtype=np.int64)
+            feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+            logit = float(np.asarray(self.session.run(["logit"], feed)[0]).reshape(-1)[0])
+            found.append(_sigmoid(logit))
+        return found
+
+
+def _sigmoid(logit: float) -> float:
+    """1 / (1 + e^-logit), without overflow for any logit."""
+    if logit >= 0:
+        return 1.0 / (1.0 + math.exp(-logit))
+    small = math.exp(logit)
+    return small / (1.0 + small)
+
+
+def digest_of(directory: Path) -> str:
+    """A short hash of the encoder's model and tokenizer files (part of the pipeline version)."""
+    hashed = hashlib.sha256()
+    for name in (MODEL_FILE, TOKENIZER_FILE):
+        hashed.update((directory / name).read_bytes())
+    return hashed.hexdigest()[:8]
+
+
+def has_encoder(directory: Path) -> bool:
+    """Whether `directory` holds an exported encoder."""
+    return (directory / MODEL_FILE).is_file() and (directory / TOKENIZER_FILE).is_file()
+
+
+def copy_files(source: Path, target: Path) -> None:
+    """Copy an exported encoder (and its description, if any) into `target`."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in (MODEL_FILE, TOKENIZER_FILE, INFO_FILE):
+        if (source / name).is_file() and source.resolve() != target.resolve():
+            shutil.copyfile(source / name, target / name)
+
+
+def describe(directory: Path) -> dict[str, Any]:
+    """What encoder.json says of how the encoder was trained, with the files' digest."""
+    path = directory / INFO_FILE
+    info: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
+    return {**info, "digest": digest_of(directory)}
+
+
+def shipped_encoder_path() -> Path:
+    """themes/data/risk_encoder/ inside the installed package (what `themes build` adds)."""
+    return Path(str(resources.files("themes").joinpath("data", ENCODER_DIR)))
+
+
+class RiskEncoderComponent:
+    """Pipeline component: each doc's risk probability in doc.user_data[ENCODER_KEY].
+
+    Saved with the pipeline (its model and tokenizer files in the component's directory), so
+    a built pipeline is complete; `load_tagger(..., encoder=False)` leaves it out.
+    """
+
+    def __init__(self, nlp: Language, name: str, threads: int) -> None:
+        self.name = name
+        self.threads = threads
+        self.encoder: RiskEncoder | None = None
+
+    def load(self, directory: Path) -> RiskEncoderComponent:
+        """Read an exported encoder (model.onnx and tokenizer.json) from `directory`."""
+        self.encoder = RiskEncoder(directory, self.threads)
+        return self
+
+    def _scored(self, docs: Sequence[Doc]) -> None:
+        if self.encoder is None:
+            raise ValueError(f"{self.name} has no encoder: load one first")
+        for doc, p in zip(docs, self.encoder.scores([doc.text for doc in docs]), strict=True):
+            doc.user_data[ENCODER_KEY] = p
+
+    def __call__(self, doc: Doc) -> Doc:
+        self._scored([doc])
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 256) -> Iterator[Doc]:
+        """Score docs a batch at a time (the encoder sorts each batch by length)."""
+        stream = iter(docs)
+        while batch := list(islice(stream, batch_size)):
+            self._scored(batch)
+            yield from batch
+
+    def to_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> None:
+        if self.encoder is None:
+            raise ValueError(f"{self.name} has no encoder to save")
+        copy_files(self.encoder.directory, Path(path))
+
+    def from_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> RiskEncoderComponent:
+        return self.load(Path(path))
+
+
+@Language.factory(ENCODER, default_config={"threads": 1})
+def make_risk_encoder(nlp: Language, name: str, threads: int) -> RiskEncoderComponent:
+    """The `lp_risk_encoder` factory (spaCy calls it when a pipeline is built or loaded)."""
+    return RiskEncoderComponent(nlp, name, threads)
