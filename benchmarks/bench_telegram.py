@@ -7,7 +7,8 @@ the reply stored with its delivery and sent straight after commit; for the echo 
 echoed back. Rate limits are lifted for both runs (the fake does not enforce them either), so
 what is compared is the processing, not Telegram's pacing. It runs on SQLite and, when a
 server answers (LP_BENCH_POSTGRES_ADMIN_URL, default the local one), on PostgreSQL, each as
-the median of alternating pairs. Figures go to benchmarks/results.json.
+the median of alternating pairs; each pair also runs the pipeline with `tagging.risk_encoder`
+off, beside it. Figures go to benchmarks/results.json.
 
 Run: `.venv/bin/python benchmarks/bench_telegram.py` (or `make bench`).
 """
@@ -120,8 +121,9 @@ async def echo_run() -> tuple[float, list[float]]:
             await app.shutdown()
 
 
-async def pipeline_run(url: str) -> tuple[float, list[float]]:
-    """A fresh run of the whole app; the database is emptied first so every run starts alike."""
+async def pipeline_run(url: str, encoder: bool = True) -> tuple[float, list[float]]:
+    """A fresh run of the whole app; the database is emptied first so every run starts alike.
+    `encoder` is the `tagging.risk_encoder` setting (the shipped default: on)."""
     await asyncio.to_thread(upgrade, url)
     await empty(url)
     os.environ["LP_TELEGRAM__TOKEN"] = TOKEN
@@ -137,6 +139,7 @@ async def pipeline_run(url: str) -> tuple[float, list[float]]:
                 "poll_timeout": 5,
             },
             delivery={"telegram_per_second": 100_000.0, "telegram_per_chat_per_second": 100_000.0},
+            tagging={"risk_encoder": encoder},
         )
         app = create_app(settings)
         async with app.router.lifespan_context(app):
@@ -192,24 +195,37 @@ async def drop_database(url: str) -> None:
 
 
 async def compare(url: str) -> dict[str, Any]:
-    """Echo bot and pipeline, alternating REPEATS times; the median of the paired ratios.
+    """Echo bot, pipeline, and pipeline without the risk encoder, alternating REPEATS times;
+    the median of the paired ratios.
 
-    Alternating pairs keep a busy machine from favouring either side.
+    Alternating runs keep a busy machine from favouring either side.
     """
     pairs = []
     for _ in range(REPEATS):
         echo = summary(*await echo_run())
         pipeline = summary(*await pipeline_run(url))
+        fast = summary(*await pipeline_run(url, encoder=False))
+        rate = echo["messages_per_second"]
         pairs.append(
-            (pipeline["messages_per_second"] / echo["messages_per_second"], echo, pipeline)
+            (
+                pipeline["messages_per_second"] / rate,
+                fast["messages_per_second"] / rate,
+                echo,
+                pipeline,
+                fast,
+            )
         )
-    pairs.sort(key=lambda pair: pair[0])
-    ratio, echo, pipeline = pairs[len(pairs) // 2]
+    middle = sorted(pairs, key=lambda pair: pair[0])[len(pairs) // 2]
+    ratio, _, echo, pipeline, _ = middle
+    fast_middle = sorted(pairs, key=lambda pair: pair[1])[len(pairs) // 2]
     return {
         "listening_post": pipeline,
+        "listening_post_no_encoder": fast_middle[4],
         "bare_ptb_echo_bot": echo,
         "throughput_ratio": round(ratio, 3),
-        "ratios": [round(pair[0], 3) for pair in pairs],
+        "ratios": sorted(round(pair[0], 3) for pair in pairs),
+        "throughput_ratio_no_encoder": round(fast_middle[1], 3),
+        "ratios_no_encoder": sorted(round(pair[1], 3) for pair in pairs),
     }
 
 
@@ -235,6 +251,10 @@ async def main() -> None:
             print(f"{database}: echo bot        {result['bare_ptb_echo_bot']}")
             print(f"{database}: listening post  {result['listening_post']}")
             print(f"{database}: throughput ratio {result['throughput_ratio']} {result['ratios']}")
+            print(
+                f"{database}: without the risk encoder {result['throughput_ratio_no_encoder']} "
+                f"{result['ratios_no_encoder']}"
+            )
 
 
 if __name__ == "__main__":

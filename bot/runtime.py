@@ -7,6 +7,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import text
@@ -49,7 +50,8 @@ class Runtime:
             )
         if tagger is None:
             active = active_pipeline(Path(settings.tagging.pipelines_dir))
-            tagger = await asyncio.to_thread(load_tagger, active)
+            encoder = settings.tagging.risk_encoder
+            tagger = await asyncio.to_thread(partial(load_tagger, active, encoder=encoder))
         tagging = TaggingWorker(tagger)
         inbound = InboundService(db, flows, tagging, settings)
         return cls(settings, db, flows, tagging, inbound)

@@ -155,6 +155,7 @@ class ConversationSettings(Section):
 
 class TaggingSettings(Section):
     pipelines_dir: str = "var/pipelines"
+    risk_encoder: bool = True
 
 
 class AreasSettings(Section):

@@ -1,7 +1,7 @@
 """Tagging resident messages: themes, health-creation signals, safeguarding risk, PII redaction.
 
 `themes` imports nothing else of ours. The public surface:
-- load_tagger(path=None) -> SpacyTagger (tag, tag_many, version)
+- load_tagger(path=None, *, encoder=True) -> SpacyTagger (tag, tag_many, version)
 - redact(text) / redact_with_spans(text) / find_pii(text)
 - load_codebook(path=None), keyword_baseline(codebook)
 - build_default / train_version for `themes build` and the later `themes train`

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.runtime import Runtime
+from bot.settings import load_settings
 from flows.types import IncomingKind
 from models.tables import (
     Consent,
@@ -181,6 +182,28 @@ async def test_a_crisis_message_gets_the_crisis_reply_an_alert_and_a_pause(
         assert (alert.category, alert.status) == ("suicide_self_harm", "open")
         resident = (await session.execute(select(Resident))).scalar_one()
         assert resident.paused_at is not None
+
+
+@pytest.mark.parametrize("encoder", [True, False])
+async def test_the_risk_encoder_setting_decides_whether_it_is_asked(
+    sqlite_url: str, encoder: bool
+) -> None:
+    settings = load_settings(
+        None,
+        database={"url": sqlite_url},
+        server={"development": True},
+        tagging={"risk_encoder": encoder},
+    )
+    runtime = await Runtime.start(settings)  # loads the shipped pipeline itself
+    try:
+        talker = Talker(runtime)
+        await talker.say("hello")
+        result = await talker.say(
+            "every night I stand on the balcony a bit longer than the night before"
+        )
+        assert result.safeguarding == ("suicide_self_harm" if encoder else None)
+    finally:
+        await runtime.close()
 
 
 @pytest.mark.parametrize("kind", [IncomingKind.STICKER, IncomingKind.MEDIA])
