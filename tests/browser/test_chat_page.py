@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 ANSWERS = [
@@ -50,21 +51,18 @@ def test_a_listening_conversation_in_the_browser(server: str, browser: Browser) 
     context.close()
 
 
-def test_crisis_message_in_the_browser(server: str, browser: Browser) -> None:
+@pytest.mark.parametrize(
+    "said",
+    [
+        "I can't go on, I want to end my life",
+        # no risk phrase: only the risk encoder reads it (themes/encoder.py)
+        "every night I stand on the balcony a bit longer than the night before",
+    ],
+)
+def test_crisis_message_in_the_browser(server: str, browser: Browser, said: str) -> None:
     page = browser.new_page()
     page.goto(f"{server}/chat")
     expect(page.locator("#log")).to_contain_text("What matters most")
-    say(page, "I can't go on, I want to end my life")
-    expect(page.locator("#log li.out").last).to_contain_text("116 123")
-    page.close()
-
-
-def test_a_crisis_only_the_risk_encoder_reads_gets_the_crisis_reply(
-    server: str, browser: Browser
-) -> None:
-    page = browser.new_page()
-    page.goto(f"{server}/chat")
-    expect(page.locator("#log")).to_contain_text("What matters most")
-    say(page, "every night I stand on the balcony a bit longer than the night before")
+    say(page, said)
     expect(page.locator("#log li.out").last).to_contain_text("116 123")
     page.close()

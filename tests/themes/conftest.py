@@ -1,7 +1,11 @@
-"""Shared fixtures: the shipped pipeline, loaded once per test session."""
+"""Shared fixtures: the shipped pipeline, loaded once per test session, and `themes tag` run
+as a process."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,3 +25,24 @@ def tagger() -> SpacyTagger:
 def repo() -> Path:
     """The repository root (where `python -m themes.cli` runs)."""
     return REPO
+
+
+RunTag = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture(scope="session")
+def run_tag() -> RunTag:
+    """`python -m themes.cli tag *args` in the repository, `stdin` on its standard input."""
+
+    def run(stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "themes.cli", "tag", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=300,
+            check=False,
+        )
+
+    return run

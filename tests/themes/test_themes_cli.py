@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from themes.cli import app
+
+RunTag = Callable[..., subprocess.CompletedProcess[str]]  # the run_tag fixture
 
 LABELLED = [
     {
@@ -37,19 +39,7 @@ LABELLED = [
 ]
 
 
-def run_tag(repo: Path, stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "themes.cli", "tag", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=repo,
-        timeout=120,
-        check=False,
-    )
-
-
-def test_tag_skips_a_malformed_line_and_tags_the_rest(repo: Path) -> None:
+def test_tag_skips_a_malformed_line_and_tags_the_rest(run_tag: RunTag) -> None:
     lines = [
         json.dumps({"id": "a", "text": "the bins are overflowing"}),
         '{"id": "b", "text": broken',
@@ -57,7 +47,7 @@ def test_tag_skips_a_malformed_line_and_tags_the_rest(repo: Path) -> None:
         json.dumps({"id": "d"}),
         json.dumps({"id": 5, "text": "ok"}),
     ]
-    done = run_tag(repo, "\n".join(lines) + "\n", "--workers", "1")
+    done = run_tag("\n".join(lines) + "\n", "--workers", "1")
     assert done.returncode == 1
     assert "line 2" in done.stderr
     assert "line 4" in done.stderr
@@ -67,11 +57,11 @@ def test_tag_skips_a_malformed_line_and_tags_the_rest(repo: Path) -> None:
     assert out[1]["safeguarding"] == "abuse"
 
 
-def test_tag_reads_a_file_with_workers(repo: Path, tmp_path: Path) -> None:
+def test_tag_reads_a_file_with_workers(run_tag: RunTag, tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     rows = [{"id": i, "text": f"message {i} about the buses"} for i in range(600)]
     source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf8")
-    done = run_tag(repo, "", str(source), "--workers", "2", "--batch-size", "50")
+    done = run_tag("", str(source), "--workers", "2", "--batch-size", "50")
     assert done.returncode == 0, done.stderr
     out = [json.loads(line) for line in done.stdout.splitlines()]
     assert [row["id"] for row in out] == list(range(600))

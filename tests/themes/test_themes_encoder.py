@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -18,7 +18,9 @@ from themes.codebook import load_codebook
 from themes.decide import decide_spans
 from themes.encoder import ENCODER, ENCODER_KEY, RiskEncoder, digest_of, shipped_encoder_path
 from themes.labelled import read_labelled
-from themes.training import build_to
+from themes.training import BuildOutcome, build_to
+
+RunTag = Callable[..., subprocess.CompletedProcess[str]]  # the run_tag fixture
 
 # Quiet, indirect wording: no risk phrase in the codebook, and the bag-of-words classifier
 # scores it under its threshold; the encoder reads the context.
@@ -113,21 +115,14 @@ def test_the_decision_asks_the_encoder_only_at_or_over_its_threshold(
     assert category(None, 0.9) is None  # a pipeline read without the encoder
 
 
-def test_themes_tag_with_and_without_the_encoder(repo: Path) -> None:
+def test_themes_tag_with_and_without_the_encoder(run_tag: RunTag) -> None:
     lines = "".join(
         json.dumps({"id": i, "text": text}) + "\n" for i, text in enumerate(ENCODER_ONLY * 40)
     )
 
     def tagged(*options: str) -> list[str | None]:
-        done = subprocess.run(
-            [sys.executable, "-m", "themes.cli", "tag", *options],
-            input=lines,
-            capture_output=True,
-            text=True,
-            cwd=repo,
-            timeout=300,
-            check=True,
-        )
+        done = run_tag(lines, *options)
+        assert done.returncode == 0, done.stderr
         return [json.loads(line)["safeguarding"] for line in done.stdout.splitlines()]
 
     # two forked workers, each with its own onnxruntime session, as one process does
@@ -138,26 +133,21 @@ def test_themes_tag_with_and_without_the_encoder(repo: Path) -> None:
 def test_a_build_with_the_encoder_saves_it_and_calibrates_its_threshold(tmp_path: Path) -> None:
     codebook, messages = load_codebook(), read_labelled(STARTER)
     train, calibration = messages[:40], messages[40:]
-    settings, day = BuildSettings(epochs=3), date(2026, 11, 26)
-    plain = build_to(
-        tmp_path / "plain",
-        codebook,
-        train,
-        tune=False,
-        settings=settings,
-        today=day,
-        calibration=calibration,
-    )
-    built = build_to(
-        tmp_path / "encoder",
-        codebook,
-        train,
-        tune=False,
-        settings=settings,
-        today=day,
-        calibration=calibration,
-        encoder=shipped_encoder_path(),
-    )
+
+    def build(name: str, calibrate: bool, encoder: Path | None) -> BuildOutcome:
+        return build_to(
+            tmp_path / name,
+            codebook,
+            train,
+            tune=False,
+            settings=BuildSettings(epochs=3),
+            today=date(2026, 11, 26),
+            calibration=calibration if calibrate else [],
+            encoder=encoder,
+        )
+
+    plain = build("plain", True, None)
+    built = build("encoder", True, shipped_encoder_path())
     assert built.version != plain.version  # the encoder's files are part of the version
     assert plain.settings.thresholds.encoder == 0
     assert (built.path / ENCODER / "model.onnx").is_file()
@@ -169,16 +159,7 @@ def test_a_build_with_the_encoder_saves_it_and_calibrates_its_threshold(tmp_path
     found = built.calibrated.summary()["safeguarding_recall"]
     assert found >= plain.calibrated.summary()["safeguarding_recall"]
     # without calibration nothing chooses its threshold, so it is not asked
-    uncalibrated = build_to(
-        tmp_path / "uncalibrated",
-        codebook,
-        train,
-        tune=False,
-        settings=settings,
-        today=day,
-        encoder=shipped_encoder_path(),
-    )
-    assert uncalibrated.settings.thresholds.encoder == 0
+    assert build("uncalibrated", False, shipped_encoder_path()).settings.thresholds.encoder == 0
 
 
 def test_a_build_refuses_a_folder_without_an_exported_encoder(tmp_path: Path) -> None:
