@@ -30,8 +30,8 @@ from spacy.tokens import Doc
 # message at a time in its own thread; the tokenizer's thread pool would not survive a fork.
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-ENCODER_DIR = "risk_encoder"  # in themes/data (the trained encoder) and in a built pipeline
-ENCODER = "lp_risk_encoder"  # the pipeline component
+ENCODER_DIR = "risk_encoder"  # themes/data/risk_encoder: the trained export `themes build` adds
+ENCODER = "lp_risk_encoder"  # the pipeline component (and its directory in a built pipeline)
 ENCODER_KEY = "lp_encoder_risk"  # doc.user_data: the encoder's risk probability
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
