@@ -245,8 +245,10 @@ def build_pipeline(
     messages: Sequence[LabelledMessage],
     settings: BuildSettings | None = None,
     today: date | None = None,
+    encoder: Path | None = None,
 ) -> Language:
-    """A complete, trained pipeline with its version and settings in nlp.meta."""
+    """A complete, trained pipeline with its version and settings in nlp.meta; with
+    `encoder` (an exported risk encoder), that too, its files part of the version."""
     settings = settings or BuildSettings()
     nlp = blank_pipeline(codebook)
     add_classifier(
@@ -257,6 +259,8 @@ def build_pipeline(
         window_weights(codebook, settings),
     )
     train_classifier(nlp, training_examples(nlp, messages, codebook, settings), settings)
+    if encoder is not None:
+        add_encoder(nlp, encoder)
     stamp(nlp, codebook, messages, settings, today or date.today())
     return nlp
 
@@ -288,7 +292,7 @@ def stamp(
     if ENCODER in nlp.pipe_names:
         component = pipe_of(nlp, ENCODER, RiskEncoderComponent)
         if component.encoder is not None:
-            nlp.meta[META_KEY]["encoder"] = describe(component.encoder.directory)
+            nlp.meta[META_KEY]["encoder"] = describe(component.encoder)
 
 
 def pipeline_version(

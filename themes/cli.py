@@ -55,7 +55,7 @@ EncoderOption = Annotated[
     bool,
     typer.Option(
         help="Ask the pipeline's risk encoder (a fine-tuned transformer) about messages the "
-        "phrases and the classifier leave unflagged; --no-encoder is ~25x faster and misses more."
+        "phrases and the classifier leave unflagged; --no-encoder is ~18x faster and misses more."
     ),
 ]
 BuildEncoderOption = Annotated[

@@ -17,6 +17,7 @@ import math
 import os
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
+from functools import cached_property
 from importlib import resources
 from itertools import islice
 from pathlib import Path
@@ -57,7 +58,12 @@ class RiskEncoder:
         self.session = onnxruntime.InferenceSession(
             str(directory / MODEL_FILE), options, providers=["CPUExecutionProvider"]
         )
-        self.digest = digest_of(directory)
+
+    @cached_property
+    def digest(self) -> str:
+        """The hash of the model and tokenizer files, computed when first asked (by a build:
+        hashing 23 MB would add 150 ms to every load that only tags)."""
+        return digest_of(self.directory)
 
     def scores(self, texts: Sequence[str]) -> list[float]:
         """The probability that each text is from someone at risk.
@@ -100,16 +106,18 @@ def has_encoder(directory: Path) -> bool:
 def copy_files(source: Path, target: Path) -> None:
     """Copy an exported encoder (and its description, if any) into `target`."""
     target.mkdir(parents=True, exist_ok=True)
+    if source.resolve() == target.resolve():
+        return
     for name in (MODEL_FILE, TOKENIZER_FILE, INFO_FILE):
-        if (source / name).is_file() and source.resolve() != target.resolve():
+        if (source / name).is_file():
             shutil.copyfile(source / name, target / name)
 
 
-def describe(directory: Path) -> dict[str, Any]:
+def describe(encoder: RiskEncoder) -> dict[str, Any]:
     """What encoder.json says of how the encoder was trained, with the files' digest."""
-    path = directory / INFO_FILE
+    path = encoder.directory / INFO_FILE
     info: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
-    return {**info, "digest": digest_of(directory)}
+    return {**info, "digest": encoder.digest}
 
 
 def shipped_encoder_path() -> Path:
@@ -145,7 +153,7 @@ class RiskEncoderComponent:
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 256) -> Iterator[Doc]:
-        """Score docs a batch at a time (the encoder sorts each batch by length)."""
+        """Score docs a batch at a time (tokenized together, then run one by one)."""
         stream = iter(docs)
         while batch := list(islice(stream, batch_size)):
             self._scored(batch)

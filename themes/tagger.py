@@ -104,7 +104,7 @@ def load_tagger(path: Path | None = None, *, encoder: bool = True) -> SpacyTagge
     """Load the shipped pipeline (or the pipeline directory `path`) as a tagger.
 
     `encoder=False` leaves the risk encoder out (when the pipeline has one): the safeguarding
-    decision is then the phrases' and the classifier's alone, at about 25 times the speed
+    decision is then the phrases' and the classifier's alone, at about 18 times the speed
     (themes/README.md, "Issue 4, ninth round").
     """
     directory = path or shipped_pipeline_path()

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from themes.build import BuildSettings, add_encoder, build_pipeline, save_pipeline, stamp
+from themes.build import BuildSettings, build_pipeline, save_pipeline, stamp
 from themes.codebook import Codebook, load_codebook
 from themes.experiments import (
     calibrated_thresholds,
@@ -89,10 +89,7 @@ def build_to(
     figures = checked = None
     if tune:
         settings, figures = tuned_settings(codebook, messages, settings)
-    nlp = build_pipeline(codebook, messages, settings, today)
-    if encoder is not None:
-        add_encoder(nlp, encoder)
-        stamp(nlp, codebook, messages, settings, today)
+    nlp = build_pipeline(codebook, messages, settings, today, encoder)
     if calibration:
         held = processed(nlp, calibration)
         settings = replace(settings, thresholds=calibrated_thresholds(held, codebook, settings))
