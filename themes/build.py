@@ -65,6 +65,10 @@ class Thresholds:
     # development splits (the encoder has seen every training file, so cross-validation
     # cannot judge it).
     encoder: float = 0.0
+    # > 0: theme and signal scores are the classifier's times (1 - this) plus the risk
+    # encoder's own theme and signal probabilities (a multi-label export) times this; 0: the
+    # classifier's alone. Chosen, with the theme and signal thresholds, by the calibration.
+    encoder_weight: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from spacy.tokens import Doc
 from themes.build import RISK_LABEL, Thresholds
 from themes.classifier import SCORES_KEY, WINDOW_ROWS_KEY
 from themes.components import RISK_KEY, RULES_KEY, VETOED_KEY
-from themes.encoder import ENCODER_KEY
+from themes.encoder import ENCODER_KEY, ENCODER_LABELS_KEY
 from themes.lemmas import TEXT_LENGTHS, doc_columns, text_length
 from themes.phrases import RuleHit
 from themes.types import CharRange, Evidence, TagResult
@@ -165,6 +165,11 @@ class _Decision:
             data.get(SCORES_KEY) if policy.use_classifier and len(doc) else None
         )
         self.rules = _by_label(data.get(RULES_KEY, ())) if policy.use_rules else {}
+        weight = policy.thresholds.encoder_weight
+        # the encoder's theme and signal probabilities, blended in with this weight
+        self.encoded: dict[str, float] | None = (
+            data.get(ENCODER_LABELS_KEY) if weight > 0 and self.row else None
+        )
         self.evidence: dict[str, list[Span]] = {}
         self._tokens: tuple[list[int], list[int]] | None = None  # (orth ids, char offsets)
 
@@ -174,14 +179,19 @@ class _Decision:
         return self.row[column] if self.row and column is not None else 0.0
 
     def choose(self, labels: Sequence[tuple[str, int | None]], threshold: float) -> tuple[str, ...]:
-        """The labels of one group that a phrase or the classifier supports."""
+        """The labels of one group that a phrase or the classifier supports (with
+        `encoder_weight` > 0 and a multi-label risk encoder, the classifier's score blended
+        with the encoder's probability for the label)."""
         chosen = []
-        row, rules = self.row, self.rules
+        row, rules, encoded = self.row, self.rules, self.encoded
+        weight = self.policy.thresholds.encoder_weight
         for label, column in labels:
             if row:
                 if column is None:
                     raise KeyError(label)
                 score = row[column]
+                if encoded is not None:
+                    score = (1 - weight) * score + weight * encoded.get(label, 0.0)
             else:
                 score = 0.0
             if score < threshold and label not in rules:

@@ -34,6 +34,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ENCODER_DIR = "risk_encoder"  # themes/data/risk_encoder: the trained export `themes build` adds
 ENCODER = "lp_risk_encoder"  # the pipeline component (and its directory in a built pipeline)
 ENCODER_KEY = "lp_encoder_risk"  # doc.user_data: the encoder's risk probability
+# doc.user_data: the encoder's theme and signal probabilities by label, when its export has them
+ENCODER_LABELS_KEY = "lp_encoder_labels"
+RISK_OUTPUT = "any_risk"  # the first of a multi-label export's labels (encoder.json "labels")
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 INFO_FILE = "encoder.json"
@@ -58,6 +61,15 @@ class RiskEncoder:
         self.session = onnxruntime.InferenceSession(
             str(directory / MODEL_FILE), options, providers=["CPUExecutionProvider"]
         )
+        # Since the tenth round the export has one logit per label (output "logits", its
+        # labels in encoder.json, any_risk first); the ninth round's had the risk logit alone.
+        self.output = self.session.get_outputs()[0].name
+        self.labels: tuple[str, ...] = ()
+        if self.output == "logits":
+            self.labels = tuple(_info(directory).get("labels", ()))
+            if not self.labels or self.labels[0] != RISK_OUTPUT:
+                where = directory / INFO_FILE
+                raise ValueError(f"{where} must list the labels, {RISK_OUTPUT} first")
 
     @cached_property
     def digest(self) -> str:
@@ -66,7 +78,12 @@ class RiskEncoder:
         return digest_of(self.directory)
 
     def scores(self, texts: Sequence[str]) -> list[float]:
-        """The probability that each text is from someone at risk.
+        """The probability that each text is from someone at risk."""
+        return [risk for risk, _ in self.predict(texts)]
+
+    def predict(self, texts: Sequence[str]) -> list[tuple[float, dict[str, float]]]:
+        """For each text, the probability that it is from someone at risk, and the other
+        labels' probabilities (themes and signals; none from a risk-only export).
 
         One text per run: the int8 weights meet activations quantised per run, so a batch
         (even of texts the same length, with no padding) would move each score a little
@@ -74,11 +91,18 @@ class RiskEncoder:
         any batch of `themes tag`, at about 70% of the batched speed (measured: 163 against
         228 messages a second on one core)."""
         found = []
+        labels = self.labels[1:]
         for encoding in self.tokenizer.encode_batch(list(texts)):
             ids = np.array([encoding.ids], dtype=np.int64)
             feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
-            logit = float(np.asarray(self.session.run(["logit"], feed)[0]).reshape(-1)[0])
-            found.append(_sigmoid(logit))
+            logits = np.asarray(self.session.run([self.output], feed)[0]).reshape(-1).tolist()
+            if len(logits) != 1 + len(labels):
+                raise ValueError(
+                    f"the export in {self.directory} gives {len(logits)} outputs, and its "
+                    f"{INFO_FILE} names {1 + len(labels)} labels"
+                )
+            others = {label: _sigmoid(x) for label, x in zip(labels, logits[1:], strict=True)}
+            found.append((_sigmoid(logits[0]), others))
         return found
 
 
@@ -95,6 +119,9 @@ def digest_of(directory: Path) -> str:
     hashed = hashlib.sha256()
     for name in (MODEL_FILE, TOKENIZER_FILE):
         hashed.update((directory / name).read_bytes())
+    labels = _info(directory).get("labels")
+    if labels:  # which output is which label (a risk-only export hashes as before)
+        hashed.update(json.dumps(labels).encode())
     return hashed.hexdigest()[:8]
 
 
@@ -113,11 +140,15 @@ def copy_files(source: Path, target: Path) -> None:
             shutil.copyfile(source / name, target / name)
 
 
+def _info(directory: Path) -> dict[str, Any]:
+    """encoder.json: how the encoder was trained, and its labels ({} when absent)."""
+    path = directory / INFO_FILE
+    return dict(json.loads(path.read_text())) if path.is_file() else {}
+
+
 def describe(encoder: RiskEncoder) -> dict[str, Any]:
     """What encoder.json says of how the encoder was trained, with the files' digest."""
-    path = encoder.directory / INFO_FILE
-    info: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
-    return {**info, "digest": encoder.digest}
+    return {**_info(encoder.directory), "digest": encoder.digest}
 
 
 def shipped_encoder_path() -> Path:
@@ -126,7 +157,8 @@ def shipped_encoder_path() -> Path:
 
 
 class RiskEncoderComponent:
-    """Pipeline component: each doc's risk probability in doc.user_data[ENCODER_KEY].
+    """Pipeline component: each doc's risk probability in doc.user_data[ENCODER_KEY], and its
+    theme and signal probabilities in doc.user_data[ENCODER_LABELS_KEY] (a multi-label export).
 
     Saved with the pipeline (its model and tokenizer files in the component's directory), so
     a built pipeline is complete; `load_tagger(..., encoder=False)` leaves it out.
@@ -145,8 +177,11 @@ class RiskEncoderComponent:
     def _scored(self, docs: Sequence[Doc]) -> None:
         if self.encoder is None:
             raise ValueError(f"{self.name} has no encoder: load one first")
-        for doc, p in zip(docs, self.encoder.scores([doc.text for doc in docs]), strict=True):
-            doc.user_data[ENCODER_KEY] = p
+        predicted = self.encoder.predict([doc.text for doc in docs])
+        for doc, (risk, others) in zip(docs, predicted, strict=True):
+            doc.user_data[ENCODER_KEY] = risk
+            if others:
+                doc.user_data[ENCODER_LABELS_KEY] = others
 
     def __call__(self, doc: Doc) -> Doc:
         self._scored([doc])

@@ -28,7 +28,7 @@ from themes.build import (
 )
 from themes.codebook import Codebook
 from themes.decide import Policy, by_priority, decide, safeguarding_of
-from themes.encoder import ENCODER, ENCODER_KEY
+from themes.encoder import ENCODER, ENCODER_KEY, ENCODER_LABELS_KEY
 from themes.joined import joined_messages
 from themes.labelled import LabelledMessage
 from themes.metrics import Evaluation, evaluate
@@ -50,6 +50,14 @@ STRONG_RISK_GRID = (0.0, 0.05, 0.1, 0.2, 0.3)
 # The risk encoder's threshold (0: not asked); searched only by the calibration on the
 # development splits, since the encoder was trained on every training file.
 ENCODER_GRID = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
+# How much the encoder's theme and signal probabilities count against the classifier's (0: not
+# at all); searched, with the theme and signal thresholds, only by the calibration, and only
+# when the encoder has them (a multi-label export, since the tenth round).
+ENCODER_WEIGHT_GRID = (0.0, 0.25, 0.4, 0.5, 0.6, 0.75)
+# The classifier floor of strong theme and signal phrases, searched again with the weight:
+# the encoder tells a passing mention ("my son took my pension") from the topic, so a
+# blended score can afford a higher floor than the classifier alone.
+BLEND_STRONG_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
 # The false-alarm budget on the held-out training messages, under the 5% limit. It was 3%
 # while cross-validation understated other writers' false alarms (3.8% here became 5.2% on the
 # evaluation split). Since the sixth round the training files hold many more near misses (a
@@ -298,7 +306,29 @@ def calibrated_thresholds(
     floors = STRONG_RISK_GRID if keeps_rows else (start.strong_risk,)
     policy = policy_for(codebook, settings)
     encoders = ENCODER_GRID if ENCODER in held.nlp.pipe_names else (0.0,)
-    return safeguarding_search(held, policy, start, max_false_alarms, windows, floors, encoders)
+    chosen = safeguarding_search(held, policy, start, max_false_alarms, windows, floors, encoders)
+    if any(ENCODER_LABELS_KEY in doc.user_data for doc in held.docs):
+        chosen = blend_search(held, policy, chosen)
+    return chosen
+
+
+def blend_search(held: HeldOut, policy: Policy, start: Thresholds) -> Thresholds:
+    """`start` with the encoder weight (ENCODER_WEIGHT_GRID) and, for it, the weak-phrase
+    threshold, the floor of strong phrases (BLEND_STRONG_GRID) and the theme and signal
+    thresholds (each as `tune_thresholds` picks them) of the best theme + signal macro and
+    micro F1 on the held-out docs; on a tie the lower weight. Safeguarding does not change."""
+    scored = []
+    for weight in ENCODER_WEIGHT_GRID:
+        trial = replace(start, encoder_weight=weight)
+        trial = _best(held, policy, trial, "weak", WEAK_GRID, _themes_and_signals)
+        trial = _best(
+            held, policy, trial, "strong", BLEND_STRONG_GRID, _themes_and_signals, prefer=0.0
+        )
+        trial = _best(held, policy, trial, "theme", THEME_GRID, _themes)
+        trial = _best(held, policy, trial, "signal", SIGNAL_GRID, _signals)
+        result = score(held, replace(policy, thresholds=trial), "blend")
+        scored.append((_themes(result) + _signals(result), -weight, trial))
+    return max(scored, key=lambda item: item[:2])[2]
 
 
 def _risk_flags(held: HeldOut, policy: Policy) -> list[bool]:

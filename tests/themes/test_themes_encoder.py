@@ -16,7 +16,14 @@ from themes import SpacyTagger, load_tagger
 from themes.build import META_KEY, BuildSettings
 from themes.codebook import load_codebook
 from themes.decide import decide_spans
-from themes.encoder import ENCODER, ENCODER_KEY, RiskEncoder, digest_of, shipped_encoder_path
+from themes.encoder import (
+    ENCODER,
+    ENCODER_KEY,
+    ENCODER_LABELS_KEY,
+    RiskEncoder,
+    digest_of,
+    shipped_encoder_path,
+)
 from themes.labelled import read_labelled
 from themes.training import BuildOutcome, build_to
 
@@ -113,6 +120,34 @@ def test_the_decision_asks_the_encoder_only_at_or_over_its_threshold(
     assert category(0.89, 0.9) is None
     assert category(0.99, 0.0) is None  # 0: the build chose not to ask it
     assert category(None, 0.9) is None  # a pipeline read without the encoder
+
+
+def test_theme_and_signal_scores_blend_the_encoder_in_by_its_weight(
+    fast_tagger: SpacyTagger,
+) -> None:
+    text = "the bus was late again and the driver was rude"
+    doc = fast_tagger.nlp(text)
+    row = fast_tagger.policy.scores(doc)
+    assert row["food"] < 0.2 and row["transport"] > 0.9  # the classifier's own view
+
+    def labels(encoded: dict[str, float] | None, weight: float) -> tuple[str, ...]:
+        doc.user_data.pop(ENCODER_LABELS_KEY, None)
+        if encoded is not None:
+            doc.user_data[ENCODER_LABELS_KEY] = encoded
+        thresholds = replace(fast_tagger.policy.thresholds, encoder_weight=weight, theme=0.5)
+        policy = replace(fast_tagger.policy, thresholds=thresholds)
+        decided = decide_spans(doc, policy, fast_tagger._find, len(text))
+        assert all(label in {e[0] for e in decided.evidence} for label in decided.themes)
+        return decided.themes
+
+    sure = {"food": 1.0, "transport": 0.0}
+    assert "food" not in labels(sure, 0.0)  # weight 0: the classifier alone
+    assert "food" not in labels(None, 0.9)  # no encoder opinions: the classifier alone
+    # (1 - w) * classifier + w * encoder reaches 0.5 for food only from about w = 0.45
+    assert "food" not in labels(sure, 0.3) and "food" in labels(sure, 0.6)
+    # transport: a strong phrase ("bus") keeps it while the blend stays over the 0.1 floor
+    assert "transport" in labels(sure, 0.6)
+    assert "transport" not in labels({"transport": 0.0}, 1.0)  # all encoder, under the floor
 
 
 def test_themes_tag_with_and_without_the_encoder(run_tag: RunTag) -> None:
