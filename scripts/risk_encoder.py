@@ -14,6 +14,9 @@ wheel: nothing is fetched from a model hub). Training takes about 15 minutes on 
     python scripts/risk_encoder.py speed --model /tmp/risk-model
 
 then `listening-post themes build` (its calibration chooses the encoder's threshold).
+`train --label-weight 1` also trains a head for the themes and signals (tenth round, a probe:
+it cost risk recall); its export lists the labels in encoder.json, and the calibration then
+also chooses how much they count against the classifier's (`encoder_weight`).
 `report` scores the development splits only with the torch model; `--blind` adds the
 summary figures (never the messages) of the evaluation split and the blind holdouts. Read
 those once, for a model whose settings were fixed before reading.
