@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from themes import SpacyTagger, load_tagger
-from themes.build import META_KEY, BuildSettings
+from themes.build import META_KEY, BuildSettings, Thresholds
 from themes.codebook import load_codebook
 from themes.decide import decide_spans
 from themes.encoder import (
@@ -24,7 +24,8 @@ from themes.encoder import (
     digest_of,
     shipped_encoder_path,
 )
-from themes.labelled import read_labelled
+from themes.experiments import HeldOut, blend_search, processed, score
+from themes.labelled import LabelledMessage, read_labelled
 from themes.training import BuildOutcome, build_to
 
 RunTag = Callable[..., subprocess.CompletedProcess[str]]  # the run_tag fixture
@@ -42,6 +43,7 @@ CALM = [
     "the bus was late again and the driver was rude",
 ]
 STARTER = Path(__file__).resolve().parents[2] / "themes" / "data" / "labelled" / "starter.jsonl"
+SPLITS = Path(__file__).resolve().parents[2] / "tests" / "data" / "labelled"
 
 
 @pytest.fixture(scope="module")
@@ -207,3 +209,47 @@ def test_a_build_refuses_a_folder_without_an_exported_encoder(tmp_path: Path) ->
             settings=BuildSettings(epochs=1),
             encoder=tmp_path,
         )
+
+
+@pytest.fixture(scope="module")
+def development(fast_tagger: SpacyTagger) -> HeldOut:
+    """150 development messages (never trained on) read by the shipped pipeline."""
+    messages = read_labelled(SPLITS / "holdout_b.jsonl")[:150]
+    return processed(fast_tagger.nlp, messages)
+
+
+def _with_labels(held: HeldOut, opinion: Callable[[LabelledMessage], dict[str, float]]) -> None:
+    for message, doc in zip(held.messages, held.docs, strict=True):
+        doc.user_data[ENCODER_LABELS_KEY] = opinion(message)
+
+
+def test_the_calibration_weighs_an_encoder_by_what_it_gets_right(
+    fast_tagger: SpacyTagger, development: HeldOut
+) -> None:
+    policy = fast_tagger.policy
+    labels = (*policy.themes, *policy.signals)
+    start = score(development, policy, "shipped")
+
+    # an encoder that always knows: the calibration leans on it and the figures rise
+    _with_labels(development, lambda m: {x: float(x in _gold(m)) for x in labels})
+    knowing = blend_search(development, policy, policy.thresholds)
+    assert knowing.encoder_weight > 0
+    blended = score(development, replace(policy, thresholds=knowing), "knowing")
+    assert blended.themes.micro_f1 > start.themes.micro_f1 + 0.05
+    assert blended.signals.micro_f1 > start.signals.micro_f1 + 0.05
+    # the safeguarding settings are not the blend's to change
+    assert replace(knowing, **_blend_fields(policy.thresholds)) == policy.thresholds
+
+    # an encoder that is always wrong: the classifier alone (weight 0) is kept
+    _with_labels(development, lambda m: {x: float(x not in _gold(m)) for x in labels})
+    assert blend_search(development, policy, policy.thresholds).encoder_weight == 0.0
+
+
+def _gold(message: LabelledMessage) -> set[str]:
+    return {*message.themes, *message.signals}
+
+
+def _blend_fields(thresholds: Thresholds) -> dict[str, float]:
+    """The thresholds blend_search may choose, as they were."""
+    names = ("encoder_weight", "weak", "strong", "theme", "signal")
+    return {name: getattr(thresholds, name) for name in names}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -16,18 +17,26 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from themes.encoder import RiskEncoder, digest_of, shipped_encoder_path
+from themes import load_tagger
+from themes.build import META_KEY, BuildSettings
+from themes.codebook import load_codebook
+from themes.encoder import ENCODER_LABELS_KEY, RiskEncoder, digest_of, shipped_encoder_path
+from themes.labelled import read_labelled
+from themes.training import BuildOutcome, build_to
 
 SCALES = [0.001, -0.002, 0.0005]  # any_risk, housing, barrier: logit = scale * sum of ids
 LABELS = ["any_risk", "housing", "barrier"]
+STARTER = Path(__file__).resolve().parents[2] / "themes" / "data" / "labelled" / "starter.jsonl"
 
 
-def export(folder: Path, output: str, labels: list[str] | None) -> Path:
-    """A tiny export: `output` is [batch] (one scale) or [batch, len(SCALES)]."""
+def export(
+    folder: Path, output: str, labels: list[str] | None, scales: list[float] = SCALES
+) -> Path:
+    """A tiny export: `output` is [batch] (the first scale) or [batch, len(scales)]."""
     folder.mkdir()
     shutil.copy(shipped_encoder_path() / "tokenizer.json", folder / "tokenizer.json")
     single = output == "logit"
-    scales = np.array([SCALES[:1] if single else SCALES], dtype=np.float32)
+    row = np.array([scales[:1] if single else scales], dtype=np.float32)
     nodes = [
         helper.make_node("Cast", ["input_ids"], ["ids"], to=TensorProto.FLOAT),
         helper.make_node("ReduceSum", ["ids", "axis"], ["total"], keepdims=1),
@@ -45,7 +54,7 @@ def export(folder: Path, output: str, labels: list[str] | None) -> Path:
         [helper.make_tensor_value_info(output, TensorProto.FLOAT, None)],
         [
             numpy_helper.from_array(np.array([1], dtype=np.int64), "axis"),
-            numpy_helper.from_array(scales, "scales"),
+            numpy_helper.from_array(row, "scales"),
         ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -103,3 +112,32 @@ def test_a_label_list_of_the_wrong_length_is_an_error(tmp_path: Path) -> None:
     encoder = RiskEncoder(export(tmp_path / "multi", "logits", ["any_risk", "housing"]))
     with pytest.raises(ValueError, match=r"gives 3 outputs, and its encoder\.json names 2 labels"):
         encoder.predict([TEXT])
+
+
+def test_a_build_with_a_multi_label_export_blends_it_and_records_its_labels(
+    tmp_path: Path,
+) -> None:
+    codebook, messages = load_codebook(), read_labelled(STARTER)
+    labels = ["any_risk", *codebook.ids("theme"), *codebook.ids("signal")]
+    scales = [(-1) ** n * 0.0001 * n for n in range(len(labels))]
+    folder = export(tmp_path / "multi", "logits", labels, scales)
+
+    def build(name: str, encoder: Path) -> BuildOutcome:
+        return build_to(
+            tmp_path / name,
+            codebook,
+            messages[:40],
+            tune=False,
+            settings=BuildSettings(epochs=3),
+            today=date(2026, 11, 27),
+            calibration=messages[40:],
+            encoder=encoder,
+        )
+
+    built, risk_only = build("built", folder), build("risk_only", shipped_encoder_path())
+    assert risk_only.settings.thresholds.encoder_weight == 0  # nothing to blend: not searched
+    tagger = load_tagger(built.path)
+    assert tagger.policy.thresholds == built.settings.thresholds
+    assert tagger.nlp.meta[META_KEY]["encoder"]["labels"] == labels
+    doc = tagger.nlp("the damp is back in the bedroom")
+    assert set(doc.user_data[ENCODER_LABELS_KEY]) == set(labels[1:])
