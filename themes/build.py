@@ -312,7 +312,10 @@ def pipeline_version(
     digest = hashlib.sha256(codebook.digest().encode())
     for message in messages:
         digest.update(json.dumps(message.to_json(), sort_keys=True).encode("utf8"))
-    digest.update(json.dumps(asdict(settings), sort_keys=True).encode())
+    hashed = asdict(settings)
+    if not settings.thresholds.encoder_weight:  # unused: the same hash as before it existed
+        del hashed["thresholds"]["encoder_weight"]
+    digest.update(json.dumps(hashed, sort_keys=True).encode())
     for message in calibration:  # none: the same hash as before calibration existed
         digest.update(json.dumps(message.to_json(), sort_keys=True).encode("utf8"))
     digest.update(encoder.encode())  # none: the same hash as before the encoder existed
